@@ -1,0 +1,91 @@
+"""Local disk storage: plain files, atomic renames."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import StorageError
+from .base import Storage
+
+
+class LocalStorage(Storage):
+    def __init__(self, root: str) -> None:
+        if root.startswith("file://"):
+            root = root[len("file://") :]
+        self.root = os.path.abspath(os.path.expanduser(root))
+
+    def join(self, *parts: str) -> str:
+        return os.path.join(*parts) if parts and os.path.isabs(parts[0]) else os.path.join(self.root, *parts)
+
+    @contextmanager
+    def open_write(self, path: str) -> Iterator[BinaryIO]:
+        # Write beside the target under a hidden name, rename on success: readers never see a partial file.
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        partial = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.partial")
+        try:
+            with open(partial, "wb") as handle:
+                yield handle
+            os.replace(partial, path)
+        except BaseException:
+            with _ignore_missing():
+                os.remove(partial)
+            raise
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        with self.open_write(path) as handle:
+            handle.write(data)
+
+    def read_bytes(self, path: str) -> bytes:
+        return Path(path).read_bytes()
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def list_files(self, prefix: str) -> list[str]:
+        if not os.path.isdir(prefix):
+            return [prefix] if os.path.isfile(prefix) else []
+        found = []
+        for directory, _subdirs, files in os.walk(prefix):
+            found.extend(os.path.join(directory, name) for name in files)
+        return sorted(found)
+
+    def move(self, src: str, dst: str) -> None:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        os.replace(src, dst)
+
+    def remove(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            with _ignore_missing():
+                os.remove(path)
+
+    def remove_tree(self, prefix: str) -> None:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+    def size(self, path: str) -> int:
+        return os.path.getsize(path)
+
+    def check_writable(self) -> None:
+        probe_dir = self.root
+        while not os.path.exists(probe_dir):
+            parent = os.path.dirname(probe_dir)
+            if parent == probe_dir:
+                break
+            probe_dir = parent
+        if os.path.exists(probe_dir) and not os.path.isdir(probe_dir):
+            raise StorageError(f"output {self.root} is not a directory ({probe_dir} is a file)")
+        if not os.access(probe_dir, os.W_OK | os.X_OK):
+            raise StorageError(f"output {self.root} is not writable (no write permission on {probe_dir})")
+
+
+@contextmanager
+def _ignore_missing() -> Iterator[None]:
+    try:
+        yield
+    except FileNotFoundError:
+        pass

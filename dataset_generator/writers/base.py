@@ -1,0 +1,284 @@
+"""The writer protocol: two-phase, so that any engine (a local pool, a Dask cluster) can drive it.
+
+    open_table(table)                   -> TableHandle   on the client, checks the mode
+    write_file(handle, partition, i, batches) -> FileInfo in any worker, one data file, not yet visible
+    commit(handle, files)               -> CommitInfo    on the client, one atomic step per table
+    abort(handle, files)                                 removes what a failed run wrote
+
+Handles and FileInfos are small picklable values; writers hold no open resources between calls.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, ClassVar
+
+import pyarrow as pa
+
+from ..errors import WriterError
+from ..storage import S3Config, Storage, open_storage
+from .options import WriterOptions
+
+PartitionValues = tuple[tuple[str, str], ...]
+SUCCESS_MARKER = "_SUCCESS"
+STAGING_DIR = "_temporary"
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """What a writer needs to know about one output table."""
+
+    name: str
+    schema: pa.Schema
+    partition_columns: tuple[str, ...] = ()
+    time_column: str | None = None
+    dictionary_columns: tuple[str, ...] = ()
+    expected_rows: int = 0
+
+
+@dataclass(frozen=True)
+class TableHandle:
+    table: TableInfo
+    run_id: str
+    location: str
+    mode: str
+    previous_files: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One data file written by `write_file`: where it is staged, where it goes, and what it holds."""
+
+    table: str
+    path: str
+    staged_path: str
+    rows: int
+    bytes: int
+    partition: PartitionValues = ()
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    table: str
+    location: str
+    files: int
+    rows: int
+    bytes: int
+    version: str | None = None
+
+
+def partition_path(partition: PartitionValues) -> str:
+    return "/".join(f"{name}={value}" for name, value in partition)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def rebatch(batches: Iterable[pa.RecordBatch], rows_per_group: int) -> Iterator[pa.Table]:
+    """Regroup a stream of batches into tables of exactly `rows_per_group` rows (the last may be shorter).
+
+    Row groups then depend only on the row count, never on how the generator happened to batch rows,
+    which keeps files byte-identical across chunk sizes.
+    """
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    for batch in batches:
+        offset = 0
+        while offset < batch.num_rows:
+            take = min(rows_per_group - pending_rows, batch.num_rows - offset)
+            pending.append(batch.slice(offset, take))
+            pending_rows += take
+            offset += take
+            if pending_rows == rows_per_group:
+                yield pa.Table.from_batches(pending)
+                pending, pending_rows = [], 0
+    if pending_rows:
+        yield pa.Table.from_batches(pending)
+
+
+class TableWriter(ABC):
+    """Base class of every writer. Subclasses set `name` and implement the four protocol methods."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    # Whether `commit` can take files written elsewhere (by Dask workers or `--parts` runs).
+    supports_external_commit: ClassVar[bool] = True
+
+    def __init__(self, output_uri: str, s3: S3Config | None = None, options: WriterOptions | None = None) -> None:
+        if not output_uri:
+            raise WriterError("an output location is required (--output PATH or s3://bucket/prefix)")
+        self.output_uri = output_uri
+        self.s3 = s3
+        self.options = options or WriterOptions()
+
+    @property
+    def storage(self) -> Storage:
+        # Built on first use and not pickled: workers rebuild their own (see __getstate__).
+        storage = self.__dict__.get("_storage")
+        if storage is None:
+            storage = open_storage(self.output_uri, self.s3)
+            self.__dict__["_storage"] = storage
+        return storage
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_storage", None)
+        return state
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(output_uri={self.output_uri!r}, options={self.options!r})"
+
+    def check(self) -> None:
+        """Fail fast, before any data is generated, when the output cannot be written."""
+        self.storage.check_writable()
+
+    @abstractmethod
+    def open_table(self, table: TableInfo) -> TableHandle: ...
+
+    @abstractmethod
+    def write_file(
+        self,
+        handle: TableHandle,
+        partition: PartitionValues,
+        file_index: int,
+        batches: Iterable[pa.RecordBatch],
+        *,
+        only_file: bool = False,
+    ) -> FileInfo: ...
+
+    @abstractmethod
+    def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo: ...
+
+    @abstractmethod
+    def abort(self, handle: TableHandle, files: list[FileInfo]) -> None: ...
+
+
+class FileTableWriter(TableWriter):
+    """Plain files (Parquet, CSV, JSON lines) in a Hive layout with a `_SUCCESS` marker per table.
+
+    Files are written under `<table>/_temporary/<run id>/` and moved into place by `commit`, so a failed
+    or interrupted run never leaves a table that looks complete. Where renames are not cheap (object
+    stores), files go straight to their final key; the object only appears when its upload completes,
+    and `_SUCCESS` is still written last.
+    """
+
+    extension: ClassVar[str]
+
+    @abstractmethod
+    def _encode(self, sink: BinaryIO, table: TableInfo, batches: Iterable[pa.RecordBatch]) -> tuple[int, dict]:
+        """Write `batches` to `sink`; return (rows written, per-file stats)."""
+
+    def _file_suffix(self) -> str:
+        return self.extension
+
+    def _is_own_file(self, relative: str) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+        return (
+            relative.startswith(STAGING_DIR + "/")
+            or name == SUCCESS_MARKER
+            or (name.endswith(self._file_suffix()) and (name.startswith("part-") or "/" not in relative))
+            or name.startswith(".")
+        )
+
+    def open_table(self, table: TableInfo) -> TableHandle:
+        storage = self.storage
+        location = storage.join(table.name)
+        existing = storage.list_files(location)
+        relative = [_relative(location, path) for path in existing]
+        complete = SUCCESS_MARKER in relative
+        mode = self.options.mode
+        foreign = [path for path in relative if not self._is_own_file(path)]
+        if existing and mode == "error":
+            if complete:
+                raise WriterError(
+                    f"table {table.name!r} already exists at {location}; "
+                    "use --mode overwrite to replace it or --mode append to add to it"
+                )
+            if foreign:
+                raise WriterError(
+                    f"output {location} is not empty and was not written by dataset-generator "
+                    f"(found {foreign[0]}); choose an empty location"
+                )
+            # Leftovers of an interrupted run of ours: safe to clear, so re-running the command just works.
+            storage.remove_tree(location)
+            existing = []
+        if mode == "append" and existing and not complete:
+            raise WriterError(
+                f"cannot append to {location}: it holds an incomplete run (no {SUCCESS_MARKER}); "
+                "use --mode overwrite"
+            )
+        previous = tuple(path for path in existing if _relative(location, path) != SUCCESS_MARKER)
+        if mode == "overwrite" and not storage.cheap_rename:
+            # New files land on their final keys while the run goes on: the table must stop looking complete.
+            storage.remove([storage.join(location, SUCCESS_MARKER)])
+        return TableHandle(table=table, run_id=new_run_id(), location=location, mode=mode, previous_files=previous)
+
+    def _final_relative(self, handle: TableHandle, partition: PartitionValues, file_index: int, only_file: bool) -> str:
+        suffix = self._file_suffix()
+        if only_file and not partition and handle.mode != "append":
+            name = f"{handle.table.name}{suffix}"
+        elif handle.mode == "append":
+            name = f"part-{file_index:05d}-{handle.run_id}{suffix}"
+        else:
+            name = f"part-{file_index:05d}{suffix}"
+        directory = partition_path(partition)
+        return f"{directory}/{name}" if directory else name
+
+    def write_file(
+        self,
+        handle: TableHandle,
+        partition: PartitionValues,
+        file_index: int,
+        batches: Iterable[pa.RecordBatch],
+        *,
+        only_file: bool = False,
+    ) -> FileInfo:
+        storage = self.storage
+        relative = self._final_relative(handle, partition, file_index, only_file)
+        final = storage.join(handle.location, relative)
+        staged = storage.join(handle.location, STAGING_DIR, handle.run_id, relative) if storage.cheap_rename else final
+        with storage.open_write(staged) as sink:
+            rows, stats = self._encode(sink, handle.table, batches)
+        return FileInfo(
+            table=handle.table.name,
+            path=final,
+            staged_path=staged,
+            rows=rows,
+            bytes=storage.size(staged),
+            partition=partition,
+            stats=stats,
+        )
+
+    def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
+        storage = self.storage
+        marker = storage.join(handle.location, SUCCESS_MARKER)
+        storage.remove([marker])
+        new_paths = {info.path for info in files}
+        if handle.mode == "overwrite":
+            storage.remove(path for path in handle.previous_files if path not in new_paths)
+        for info in files:
+            if info.staged_path != info.path:
+                storage.move(info.staged_path, info.path)
+        storage.remove_tree(storage.join(handle.location, STAGING_DIR, handle.run_id))
+        rows = sum(info.rows for info in files)
+        size = sum(info.bytes for info in files)
+        summary = {"run_id": handle.run_id, "mode": handle.mode, "files": len(files), "rows": rows, "bytes": size}
+        storage.write_bytes(marker, (json.dumps(summary, sort_keys=True) + "\n").encode())
+        return CommitInfo(table=handle.table.name, location=handle.location, files=len(files), rows=rows, bytes=size)
+
+    def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
+        storage = self.storage
+        storage.remove(info.staged_path for info in files)
+        storage.remove_tree(storage.join(handle.location, STAGING_DIR, handle.run_id))
+
+
+def _relative(location: str, path: str) -> str:
+    return path[len(location) :].lstrip("/")

@@ -1,0 +1,10 @@
+"""Shared fixtures. Servers the tests need (the S3 server) are started here, on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import os
+
+# No client may probe the cloud metadata address or real AWS: tests stay on loopback.
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+pytest_plugins = ["_s3_server", "_duckdb_reader"]
