@@ -1,0 +1,83 @@
+"""DuckDB connections that load extensions from their PyPI packages and never download anything.
+
+DuckDB extensions are built for one DuckDB release; the `duckdb-extension-<name>` wheels ship the binary for
+the matching release. Loading that file by absolute path, with auto-install and auto-load off, keeps DuckDB
+from reaching the network (which is slow, may be blocked, and may fetch a binary for a different build).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from ..errors import WriterError
+
+try:
+    import duckdb
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise WriterError("DuckDB is not installed: pip install 'dataset-generator[ducklake]'") from exc
+
+# Extensions that must be loaded before another one (DuckDB's iceberg reads Avro manifests).
+_PREREQUISITES: dict[str, tuple[str, ...]] = {"iceberg": ("avro",)}
+
+
+def extension_path(name: str) -> Path:
+    """Absolute path of the `<name>.duckdb_extension` shipped by the `duckdb-extension-<name>` package."""
+    package = f"duckdb_extension_{name}"
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    version = duckdb.__version__
+    for location in locations:
+        candidate = Path(location) / "extensions" / f"v{version}" / f"{name}.duckdb_extension"
+        if candidate.is_file():
+            return candidate
+    raise WriterError(
+        f"DuckDB extension {name!r} for duckdb {version} is not installed: "
+        f"pip install 'duckdb-extension-{name}=={version}'"
+    )
+
+
+def _ordered(extensions: list[str]) -> list[str]:
+    ordered: list[str] = []
+    for name in extensions:
+        for needed in (*_PREREQUISITES.get(name, ()), name):
+            if needed not in ordered:
+                ordered.append(needed)
+    return ordered
+
+
+def connect_duckdb(extensions: list[str], database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """Connect to `database` with each extension loaded from its PyPI package; never downloads."""
+    paths = [(name, extension_path(name)) for name in _ordered(list(extensions))]
+    extension_dir = _private_extension_dir()
+    con = duckdb.connect(
+        database,
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "extension_directory": extension_dir,
+        },
+    )
+    try:
+        for name, path in paths:
+            try:
+                con.execute(f"LOAD '{_quote(os.fspath(path))}'")
+            except duckdb.Error as exc:
+                raise WriterError(f"could not load DuckDB extension {name!r} from {path}: {exc}") from exc
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+@cache
+def _private_extension_dir() -> str:
+    # Private and empty (one per process): nothing cached from another DuckDB build can be picked up.
+    return tempfile.mkdtemp(prefix="dsgen-duckdb-ext-")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")

@@ -1,0 +1,27 @@
+"""JSON lines files in a Hive layout (`<table>/year=2024/month=01/day=01/part-00000.jsonl.zst`).
+
+One JSON object per row, rendered by Polars per row group (no Python loop over rows). Timestamps are
+ISO-8601 strings, dates 'YYYY-MM-DD', nulls `null`. Compression as for CSV: gzip, zstd or none; the
+default `snappy` means none, brotli/lz4 are refused (see writers/csv.py).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import ClassVar
+
+import polars as pl
+
+from .csv import TextFileWriter
+
+
+class JsonlWriter(TextFileWriter):
+    name: ClassVar[str] = "jsonl"
+    description: ClassVar[str] = "JSON lines, Hive-partitioned, optionally gzip/zstd compressed"
+    extension: ClassVar[str] = ".jsonl"
+    format_label: ClassVar[str] = "JSON lines"
+
+    def _render(self, frame: pl.DataFrame, *, header: bool) -> bytes:
+        buffer = io.BytesIO()
+        frame.write_ndjson(buffer)
+        return buffer.getvalue()
