@@ -1,0 +1,280 @@
+"""Delta Lake tables (one per dataset table, at `<output>/<table>`), committed in one transaction per run.
+
+Workers write plain Parquet data files with pyarrow (the same encoder as the Parquet format) straight into
+the table directory, in a Hive layout, under names unique to the run. Nothing is visible to readers until
+`commit` adds every file in ONE Delta transaction on the client. deltalake is called only on the client
+(`open_table`, `commit`): it panics in a forked child once the parent has used it, and keeping it out of
+`write_file` lets any engine fork, spawn or ship the work to Dask.
+
+Partition columns (year/month/day) are STRING partition columns of the Delta schema and, as Delta requires,
+are not stored in the data files: their values live in each add action.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable
+from deltalake import Schema as DeltaSchema
+from deltalake.exceptions import DeltaError
+from deltalake.transaction import AddAction, CommitProperties, create_table_with_add_actions
+
+from ..errors import WriterError
+from ..storage import S3Config, is_s3_uri
+from .base import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, new_run_id, partition_path
+from .parquet import ParquetWriter
+
+DELTA_LOG = "_delta_log"
+# Strings longer than this get no min/max stats: a truncated max would no longer bound the column.
+_MAX_STAT_STRING = 64
+
+
+def delta_storage_options(s3: S3Config | None, uri: str) -> dict[str, str] | None:
+    """deltalake `storage_options` for an S3 location; None for local paths (deltalake needs nothing)."""
+    if s3 is None or not is_s3_uri(uri):
+        return None
+    options: dict[str, str] = {}
+    if s3.key:
+        options["AWS_ACCESS_KEY_ID"] = s3.key
+    if s3.secret:
+        options["AWS_SECRET_ACCESS_KEY"] = s3.secret
+    if s3.session_token:
+        options["AWS_SESSION_TOKEN"] = s3.session_token
+    options["AWS_REGION"] = s3.region or "us-east-1"
+    if s3.endpoint_url:
+        options["AWS_ENDPOINT_URL"] = s3.endpoint_url
+        if s3.endpoint_url.startswith("http://"):
+            options["AWS_ALLOW_HTTP"] = "true"
+        # S3-compatible servers (MinIO, moto, Ceph...) are usually addressed by path, not virtual host.
+        options["AWS_VIRTUAL_HOSTED_STYLE_REQUEST"] = "false"
+    return options
+
+
+class DeltaWriter(ParquetWriter):
+    name: ClassVar[str] = "delta"
+    description: ClassVar[str] = "Delta Lake tables, one transaction per table per run"
+
+    def _table_uri(self, location: str) -> str:
+        return location if is_s3_uri(location) else os.path.abspath(location)
+
+    def _storage_options(self, location: str) -> dict[str, str] | None:
+        return delta_storage_options(self.s3, location)
+
+    def _load(self, location: str) -> DeltaTable | None:
+        uri = self._table_uri(location)
+        options = self._storage_options(location)
+        if not DeltaTable.is_deltatable(uri, storage_options=options):
+            return None
+        return DeltaTable(uri, storage_options=options)
+
+    def open_table(self, table: TableInfo) -> TableHandle:
+        storage = self.storage
+        location = storage.join(table.name)
+        mode = self.options.mode
+        existing = self._load(location)
+        if existing is None:
+            strangers = [
+                path for path in storage.list_files(location) if not _is_own_data_file(path[len(location) :])
+            ]
+            if strangers:
+                raise WriterError(
+                    f"output {location} is not empty and is not a Delta table (found {strangers[0]}); "
+                    "choose an empty location"
+                )
+        elif mode == "error":
+            raise WriterError(
+                f"Delta table {table.name!r} already exists at {location} (version {existing.version()}); "
+                "use --mode overwrite to replace it or --mode append to add to it"
+            )
+        elif mode == "append":
+            current = existing.schema().to_arrow()
+            wanted = _delta_arrow_schema(table)
+            if list(current.names) != list(wanted.names) or existing.metadata().partition_columns != list(
+                table.partition_columns
+            ):
+                raise WriterError(
+                    f"cannot append to Delta table {table.name!r}: its columns or partitioning differ from this "
+                    "dataset's; use --mode overwrite"
+                )
+        version = existing.version() if existing is not None else None
+        return TableHandle(
+            table=table,
+            run_id=new_run_id(),
+            location=location,
+            mode=mode,
+            extra={"exists": existing is not None, "version": version},
+        )
+
+    def write_file(
+        self,
+        handle: TableHandle,
+        partition: PartitionValues,
+        file_index: int,
+        batches: Iterable[pa.RecordBatch],
+        *,
+        only_file: bool = False,
+    ) -> FileInfo:
+        storage = self.storage
+        # Run-unique names: older versions keep their files for time travel, and appends never collide.
+        name = f"part-{file_index:05d}-{handle.run_id}{self.extension}"
+        directory = partition_path(partition)
+        relative = f"{directory}/{name}" if directory else name
+        path = storage.join(handle.location, relative)
+        stats = _StatsCollector(handle.table.schema)
+        with storage.open_write(path) as sink:
+            rows, _ = self._encode(sink, handle.table, stats.observe(batches))
+        return FileInfo(
+            table=handle.table.name,
+            path=path,
+            staged_path=path,
+            rows=rows,
+            bytes=storage.size(path),
+            partition=partition,
+            stats={
+                "relative_path": relative,
+                "delta": stats.result(rows),
+                "mtime_ms": int(time.time() * 1000),
+            },
+        )
+
+    def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
+        table = handle.table
+        uri = self._table_uri(handle.location)
+        options = self._storage_options(handle.location)
+        actions = [
+            AddAction(
+                path=info.stats["relative_path"],
+                size=info.bytes,
+                partition_values=dict(info.partition),
+                modification_time=info.stats["mtime_ms"],
+                data_change=True,
+                stats=json.dumps(info.stats["delta"], separators=(",", ":")),
+            )
+            for info in files
+        ]
+        schema = _delta_arrow_schema(table)
+        partition_by = list(table.partition_columns)
+        properties = CommitProperties(
+            custom_metadata={"dataset_generator.run_id": handle.run_id, "dataset_generator.table": table.name}
+        )
+        try:
+            if not handle.extra["exists"] or handle.mode == "overwrite":
+                # "error" also guards against a table created by someone else since open_table.
+                create_table_with_add_actions(
+                    uri,
+                    DeltaSchema.from_arrow(schema),
+                    actions,
+                    mode="overwrite" if handle.extra["exists"] else "error",
+                    partition_by=partition_by,
+                    name=table.name,
+                    storage_options=options,
+                    commit_properties=properties,
+                )
+            else:
+                DeltaTable(uri, storage_options=options).create_write_transaction(
+                    actions, "append", schema, partition_by=partition_by, commit_properties=properties
+                )
+            version = DeltaTable(uri, storage_options=options).version()
+        except DeltaError as exc:
+            raise WriterError(
+                f"Delta commit of table {table.name!r} at {handle.location} failed: {exc}"
+            ) from exc
+        return CommitInfo(
+            table=table.name,
+            location=handle.location,
+            files=len(files),
+            rows=sum(info.rows for info in files),
+            bytes=sum(info.bytes for info in files),
+            version=str(version),
+        )
+
+    def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
+        storage = self.storage
+        storage.remove(info.path for info in files)
+        if not handle.extra["exists"] and not storage.list_files(handle.location):
+            # The table never existed: leave no empty partition directories behind either.
+            storage.remove_tree(handle.location)
+
+
+def _is_own_data_file(relative: str) -> bool:
+    name = relative.rsplit("/", 1)[-1]
+    return (name.startswith("part-") and name.endswith(".parquet")) or name.startswith(".")
+
+
+def _delta_arrow_schema(table: TableInfo) -> pa.Schema:
+    present = set(table.schema.names)
+    extra = [pa.field(name, pa.string()) for name in table.partition_columns if name not in present]
+    return pa.schema(list(table.schema) + extra)
+
+
+class _StatsCollector:
+    """Per-file Delta statistics (numRecords, minValues, maxValues, nullCount), gathered batch by batch with
+    Arrow kernels while the file streams out, so readers can skip files without opening them."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self.nulls: dict[str, int] = {name: 0 for name in schema.names}
+        self.mins: dict[str, Any] = {}
+        self.maxs: dict[str, Any] = {}
+
+    def observe(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for index, field in enumerate(self.schema):
+                column = batch.column(index)
+                self.nulls[field.name] += column.null_count
+                if _has_min_max(field.type) and column.null_count < len(column):
+                    low, high = pc.min_max(column).values()
+                    self._merge(field.name, low.as_py(), high.as_py())
+            yield batch
+
+    def _merge(self, name: str, low: Any, high: Any) -> None:
+        if name not in self.mins or low < self.mins[name]:
+            self.mins[name] = low
+        if name not in self.maxs or high > self.maxs[name]:
+            self.maxs[name] = high
+
+    def result(self, rows: int) -> dict[str, Any]:
+        types = {field.name: field.type for field in self.schema}
+        mins = {name: _stat_json(value, types[name]) for name, value in self.mins.items()}
+        maxs = {name: _stat_json(value, types[name]) for name, value in self.maxs.items()}
+        return {
+            "numRecords": rows,
+            "minValues": {name: value for name, value in mins.items() if value is not None},
+            "maxValues": {name: value for name, value in maxs.items() if value is not None},
+            "nullCount": self.nulls,
+        }
+
+
+def _has_min_max(data_type: pa.DataType) -> bool:
+    return (
+        pa.types.is_integer(data_type)
+        or pa.types.is_floating(data_type)
+        or pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or pa.types.is_date32(data_type)
+        # Python datetimes stop at microseconds: a nanosecond max would be rounded below the true max.
+        or (pa.types.is_timestamp(data_type) and data_type.unit != "ns")
+    )
+
+
+def _stat_json(value: Any, data_type: pa.DataType) -> Any:
+    """A min/max value in the Delta stats JSON form; None when it should be left out."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str):
+        return value if len(value) <= _MAX_STAT_STRING else None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

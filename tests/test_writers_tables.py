@@ -1,0 +1,179 @@
+"""Delta Lake, Iceberg and DuckLake writers, driven through the protocol as an engine would (write_file in
+spawned worker processes, commit on the client), and read back with a different engine than the writer."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from _duckdb_reader import (
+    child_by_partition,
+    child_info,
+    transactions_by_partition,
+    transactions_info,
+    write_files,
+)
+
+from dataset_generator.errors import WriterError
+from dataset_generator.writers.base import TableWriter
+from dataset_generator.writers.options import WriterOptions
+from dataset_generator.writers.registry import create_writer
+
+ROWS = 3000
+CHILD_ROWS = 600
+
+
+@pytest.fixture(scope="module")
+def spawn_pool() -> Iterator[object]:
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        yield pool
+
+
+def _files_on_disk(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+
+
+def _data_files(root: Path) -> list[Path]:
+    return sorted(path for path in root.rglob("*.parquet") if not path.name.startswith("."))
+
+
+def _run(writer: TableWriter, info=None, parts=None, pool: object | None = None):
+    info = info or transactions_info(rows=ROWS)
+    handle = writer.open_table(info)
+    files = write_files(
+        writer, handle, parts if parts is not None else transactions_by_partition(ROWS), pool=pool
+    )
+    return writer.commit(handle, files)
+
+
+def _delta(tmp_path: Path, **options: object) -> TableWriter:
+    return create_writer("delta", output_uri=str(tmp_path), options=WriterOptions(**options))
+
+
+# ---------------------------------------------------------------- Delta Lake
+
+
+def test_delta_create_read_back(tmp_path: Path, duckdb_con, spawn_pool) -> None:
+    from deltalake import DeltaTable
+
+    result = _run(
+        _delta(tmp_path, compression="zstd", compression_level=3, row_group_rows=400), pool=spawn_pool
+    )
+    assert (result.rows, result.files, result.version) == (ROWS, 6, "0")
+    location = tmp_path / "transactions"
+    assert len(DeltaTable(str(location)).history()) == 1
+
+    count, ids, days, first = duckdb_con.execute(
+        "SELECT count(*), count(DISTINCT transaction_id), count(DISTINCT (year, month, day)), min(datetime) "
+        f"FROM delta_scan('{location}')"
+    ).fetchone()
+    assert (count, ids, days) == (ROWS, ROWS, 3) and str(first).startswith("2024-01-30")
+    types = {
+        row[0]: row[1]
+        for row in duckdb_con.execute(f"DESCRIBE SELECT * FROM delta_scan('{location}')").fetchall()
+    }
+    assert types == {
+        "transaction_id": "VARCHAR",
+        "datetime": "TIMESTAMP",
+        "customer_id": "BIGINT",
+        "order_qty": "INTEGER",
+        "order_amount": "DOUBLE",
+        "is_refund": "BOOLEAN",
+        "order_date": "DATE",
+        "year": "VARCHAR",
+        "month": "VARCHAR",
+        "day": "VARCHAR",
+    }
+    # Partition values must agree with the time column they derive from.
+    mismatched = duckdb_con.execute(
+        f"SELECT count(*) FROM delta_scan('{location}') WHERE strftime(datetime, '%Y-%m-%d') <> year||'-'||month||'-'||day"
+    ).fetchone()[0]
+    assert mismatched == 0
+
+    frame = pl.scan_delta(str(location)).filter(pl.col("month") == "02").collect()
+    assert (
+        frame.height
+        == ROWS
+        - duckdb_con.execute(f"SELECT count(*) FROM delta_scan('{location}') WHERE month = '01'").fetchone()[
+            0
+        ]
+    )
+
+    # File stats (min/max in the log) must not make readers skip files they need.
+    cutoff = "2024-01-31 12:00:00"
+    pushed = duckdb_con.execute(
+        f"SELECT count(*) FROM delta_scan('{location}') WHERE datetime >= '{cutoff}'"
+    ).fetchone()[0]
+    scanned = duckdb_con.execute(
+        f"SELECT count(*) FROM read_parquet('{location}/**/*.parquet') WHERE datetime >= '{cutoff}'"
+    ).fetchone()[0]
+    assert 0 < pushed == scanned < ROWS
+
+    files = _data_files(location)
+    assert len(files) == 6 and all("year=2024" in str(path) for path in files)
+    metadata = pq.ParquetFile(files[0]).metadata
+    assert metadata.row_group(0).column(0).compression == "ZSTD"
+    assert metadata.row_group(0).num_rows <= 400
+    assert "year" not in pq.read_schema(files[0]).names  # Delta keeps partition values in the log only
+
+
+def test_delta_modes_and_time_travel(tmp_path: Path, duckdb_con) -> None:
+    from deltalake import DeltaTable
+
+    location = tmp_path / "transactions"
+    _run(_delta(tmp_path))
+    with pytest.raises(WriterError, match="--mode overwrite"):
+        _delta(tmp_path).open_table(transactions_info())
+
+    _run(_delta(tmp_path, mode="append"))
+    table = DeltaTable(str(location))
+    assert table.version() == 1 and len(table.history()) == 2
+    assert duckdb_con.execute(f"SELECT count(*) FROM delta_scan('{location}')").fetchone()[0] == 2 * ROWS
+
+    result = _run(_delta(tmp_path, mode="overwrite"), parts=transactions_by_partition(1000, seed=7))
+    assert result.version == "2"
+    assert duckdb_con.execute(f"SELECT count(*) FROM delta_scan('{location}')").fetchone()[0] == 1000
+    assert pl.read_delta(str(location), version=1).height == 2 * ROWS
+    assert pl.read_delta(str(location), version=0).height == ROWS
+
+
+def test_delta_abort_keeps_previous_version(tmp_path: Path) -> None:
+    from deltalake import DeltaTable
+
+    location = tmp_path / "transactions"
+    _run(_delta(tmp_path))
+    before = _files_on_disk(location)
+    for mode in ("append", "overwrite"):
+        writer = _delta(tmp_path, mode=mode)
+        handle = writer.open_table(transactions_info())
+        files = write_files(writer, handle, transactions_by_partition(ROWS))
+        assert _files_on_disk(location) != before
+        writer.abort(handle, files)
+        assert _files_on_disk(location) == before
+        assert DeltaTable(str(location)).version() == 0
+
+    # Aborting the very first run leaves nothing at all.
+    writer = _delta(tmp_path / "fresh")
+    handle = writer.open_table(transactions_info())
+    writer.abort(handle, write_files(writer, handle, transactions_by_partition(ROWS)))
+    assert not (tmp_path / "fresh" / "transactions").exists()
+
+
+def test_delta_child_table_partitioned_by_parent_time(tmp_path: Path, duckdb_con) -> None:
+    _run(_delta(tmp_path), info=child_info(), parts=child_by_partition())
+    location = tmp_path / "order_items"
+    rows = duckdb_con.execute(
+        f"SELECT year, month, day, count(*) FROM delta_scan('{location}') GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    assert rows == [("2024", "01", "30", 200), ("2024", "01", "31", 200), ("2024", "02", "01", 200)]
+
+
+def test_delta_refuses_foreign_directory(tmp_path: Path) -> None:
+    (tmp_path / "transactions").mkdir()
+    (tmp_path / "transactions" / "notes.txt").write_text("mine")
+    with pytest.raises(WriterError, match="not a Delta table"):
+        _delta(tmp_path, mode="overwrite").open_table(transactions_info())
