@@ -117,7 +117,7 @@ def _start_moto(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Pop
         port = _free_port()
         env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true", **(extra_env or {}))
         # moto logs every request: a file, not a pipe nobody drains (a full pipe would stall the server).
-        log = tempfile.TemporaryFile()
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server process
         process = subprocess.Popen(_moto_command(port), env=env, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ import os
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, BinaryIO, TypeVar, cast
 
 from ..errors import StorageError
@@ -360,10 +360,8 @@ class S3Storage(Storage):
         bucket, _ = self._split(prefix)
         pending = self.pending_uploads(prefix)
         for key, upload_id in pending:
-            try:
+            with suppress(FileNotFoundError):
                 self._call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
-            except FileNotFoundError:
-                pass
         return len(pending)
 
     # -- preflight ---------------------------------------------------------------------------------------
@@ -525,15 +523,14 @@ class MultipartWriter(io.RawIOBase):
         self._buffer = bytearray()
         # Let in-flight parts settle first: a part landing after the abort could resurrect storage charges.
         for _number, future in self._inflight:
-            try:
+            with suppress(Exception):
                 future.result()
-            except Exception:
-                pass
         self._inflight.clear()
         if self._upload_id is not None:
             upload_id = self._upload_id
             fs = self._storage.fs
-            try:
+            # The original error matters more; remove_tree also aborts leftovers under the prefix.
+            with suppress(Exception):
                 self._storage._run(
                     _with_retries(
                         lambda: fs._call_s3(
@@ -541,7 +538,4 @@ class MultipartWriter(io.RawIOBase):
                         )
                     )
                 )
-            except Exception:
-                # The original error matters more; remove_tree also aborts leftovers under the prefix.
-                pass
         self.close()
