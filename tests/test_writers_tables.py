@@ -4,6 +4,7 @@ spawned worker processes, commit on the client), and read back with a different 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from dataset_generator.errors import WriterError
 from dataset_generator.writers.base import TableWriter
 from dataset_generator.writers.options import WriterOptions
 from dataset_generator.writers.registry import create_writer
+
+# Polars' optional Iceberg planner plugin is not installed; PyIceberg planning is what we want to exercise.
+os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
 
 ROWS = 3000
 CHILD_ROWS = 600
@@ -177,3 +181,148 @@ def test_delta_refuses_foreign_directory(tmp_path: Path) -> None:
     (tmp_path / "transactions" / "notes.txt").write_text("mine")
     with pytest.raises(WriterError, match="not a Delta table"):
         _delta(tmp_path, mode="overwrite").open_table(transactions_info())
+
+
+# ---------------------------------------------------------------- Iceberg
+
+
+def _iceberg(tmp_path: Path, **options: object) -> TableWriter:
+    return create_writer("iceberg", output_uri=str(tmp_path), options=WriterOptions(**options))
+
+
+def _iceberg_table(tmp_path: Path, name: str = "transactions"):
+    from pyiceberg.catalog import load_catalog
+
+    catalog = load_catalog(
+        "dataset_generator",
+        type="sql",
+        uri=f"sqlite:///{tmp_path}/_catalog/catalog.db",
+        warehouse=f"file://{tmp_path}",
+    )
+    return catalog.load_table(("default", name))
+
+
+def test_iceberg_create_read_back(tmp_path: Path, duckdb_con, spawn_pool) -> None:
+    result = _run(
+        _iceberg(tmp_path, compression="zstd", compression_level=5, row_group_rows=500), pool=spawn_pool
+    )
+    assert (result.rows, result.files) == (ROWS, 6)
+    table = _iceberg_table(tmp_path)
+    assert len(table.snapshots()) == 1 and str(table.current_snapshot().snapshot_id) == result.version
+    assert str(table.spec()).count("day(") == 1
+    assert table.properties["write.parquet.compression-codec"] == "zstd"
+    assert table.location() == f"file://{tmp_path}/transactions"
+
+    metadata = table.metadata_location
+    count, ids, first = duckdb_con.execute(
+        f"SELECT count(*), count(DISTINCT transaction_id), min(datetime) FROM iceberg_scan('{metadata}')"
+    ).fetchone()
+    assert (count, ids) == (ROWS, ROWS) and str(first).startswith("2024-01-30")
+    types = {
+        row[0]: row[1]
+        for row in duckdb_con.execute(f"DESCRIBE SELECT * FROM iceberg_scan('{metadata}')").fetchall()
+    }
+    assert types == {
+        "transaction_id": "VARCHAR",
+        "datetime": "TIMESTAMP",
+        "customer_id": "BIGINT",
+        "order_qty": "INTEGER",
+        "order_amount": "DOUBLE",
+        "is_refund": "BOOLEAN",
+        "order_date": "DATE",
+    }
+    february = pl.scan_iceberg(table).filter(pl.col("datetime") >= pl.datetime(2024, 2, 1)).collect()
+    expected = duckdb_con.execute(
+        f"SELECT count(*) FROM iceberg_scan('{metadata}') WHERE datetime >= '2024-02-01'"
+    ).fetchone()[0]
+    assert february.height == expected > 0
+    # Hidden partitioning: each data file belongs to exactly one day partition.
+    partitions = {(row["partition"]["datetime_day"]) for row in table.inspect.files().to_pylist()}
+    assert len(partitions) == 3
+
+    files = _data_files(tmp_path / "transactions" / "data")
+    assert len(files) == 6
+    column = pq.ParquetFile(files[0]).metadata.row_group(0).column(0)
+    assert column.compression == "ZSTD"
+    assert pq.ParquetFile(files[0]).metadata.row_group(0).num_rows <= 500
+
+
+def test_iceberg_modes_and_time_travel(tmp_path: Path, duckdb_con) -> None:
+    _run(_iceberg(tmp_path))
+    with pytest.raises(WriterError, match="--mode overwrite"):
+        _iceberg(tmp_path).open_table(transactions_info())
+
+    _run(_iceberg(tmp_path, mode="append"))
+    table = _iceberg_table(tmp_path)
+    assert len(table.snapshots()) == 2 and table.scan().count() == 2 * ROWS
+    first, second = (snapshot.snapshot_id for snapshot in table.snapshots())
+
+    _run(
+        _iceberg(tmp_path, mode="overwrite", compression="gzip"),
+        parts=transactions_by_partition(1000, seed=7),
+    )
+    table = _iceberg_table(tmp_path)
+    assert len(table.snapshots()) == 3
+    assert table.current_snapshot().summary.operation.value == "overwrite"
+    assert table.properties["write.parquet.compression-codec"] == "gzip"
+    metadata = table.metadata_location
+    assert duckdb_con.execute(f"SELECT count(*) FROM iceberg_scan('{metadata}')").fetchone()[0] == 1000
+    assert table.scan(snapshot_id=first).to_arrow().num_rows == ROWS
+    assert table.scan(snapshot_id=second).count() == 2 * ROWS
+    old = duckdb_con.execute(
+        f"SELECT count(*) FROM iceberg_scan('{metadata}', snapshot_from_id = {second})"
+    ).fetchone()[0]
+    assert old == 2 * ROWS
+
+
+def test_iceberg_abort_keeps_previous_snapshot(tmp_path: Path) -> None:
+    _run(_iceberg(tmp_path))
+    location = tmp_path / "transactions"
+    before = _files_on_disk(location)
+    snapshot = _iceberg_table(tmp_path).current_snapshot().snapshot_id
+    for mode in ("append", "overwrite"):
+        writer = _iceberg(tmp_path, mode=mode)
+        handle = writer.open_table(transactions_info())
+        files = write_files(writer, handle, transactions_by_partition(ROWS))
+        writer.abort(handle, files)
+        assert _files_on_disk(location) == before
+        assert _iceberg_table(tmp_path).current_snapshot().snapshot_id == snapshot
+
+    writer = _iceberg(tmp_path / "fresh")
+    handle = writer.open_table(transactions_info())
+    writer.abort(handle, write_files(writer, handle, transactions_by_partition(ROWS)))
+    assert not (tmp_path / "fresh" / "transactions").exists()
+    # The catalog no longer knows the table, so a new run in "error" mode just works.
+    _run(_iceberg(tmp_path / "fresh"))
+
+
+def test_iceberg_child_table_identity_partitions(tmp_path: Path, duckdb_con) -> None:
+    _run(_iceberg(tmp_path), info=child_info(), parts=child_by_partition())
+    table = _iceberg_table(tmp_path, "order_items")
+    assert [field.name for field in table.spec().fields] == ["year", "month", "day"]
+    rows = duckdb_con.execute(
+        f"SELECT year, month, day, count(*) FROM iceberg_scan('{table.metadata_location}') GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    assert rows == [("2024", "01", "30", 200), ("2024", "01", "31", 200), ("2024", "02", "01", 200)]
+    assert pl.scan_iceberg(table).filter(pl.col("day") == "31").collect().height == 200
+
+
+def test_iceberg_other_catalog_and_namespace(tmp_path: Path) -> None:
+    catalog_db = tmp_path / "elsewhere" / "catalog.db"
+    catalog_db.parent.mkdir()
+    writer = create_writer(
+        "iceberg",
+        output_uri=str(tmp_path / "out"),
+        options=WriterOptions(),
+        catalog_uri=f"sqlite:///{catalog_db}",
+        catalog_name="mine",
+        namespace="sales",
+    )
+    _run(writer, info=child_info(), parts=child_by_partition())
+    from pyiceberg.catalog import load_catalog
+
+    catalog = load_catalog(
+        "mine", type="sql", uri=f"sqlite:///{catalog_db}", warehouse=f"file://{tmp_path}/out"
+    )
+    assert catalog.load_table(("sales", "order_items")).scan().count() == CHILD_ROWS
+    assert not (tmp_path / "out" / "_catalog").exists()

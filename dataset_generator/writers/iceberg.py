@@ -1,0 +1,344 @@
+"""Apache Iceberg tables through pyiceberg, one snapshot per table per run.
+
+Catalog: by default an embedded SQL catalog in a SQLite file inside the output (`<output>/_catalog/catalog.db`,
+warehouse = output, tables at `<output>/<table>`), so the output directory is self-contained. Any other
+catalog is reachable through `catalog_uri` (`sqlite:///…`, `postgresql+psycopg2://…`, or `http(s)://…` for a
+REST catalog), `catalog_name`, `namespace` and `catalog_properties` (passed verbatim to pyiceberg's
+`load_catalog`, overriding everything else).
+
+Protocol: `open_table` creates the table in the catalog (no snapshot yet, so readers see nothing new);
+workers write plain Parquet data files with pyarrow into `<table location>/data/...`; `commit` registers all
+of them in ONE snapshot: a fast append (new table, `append` mode) or an overwrite snapshot that removes the
+previous files (`overwrite` mode; older snapshots stay readable). pyiceberg is used only on the client.
+
+Partitioning: a table partitioned by its own time column uses Iceberg hidden partitioning with ONE transform
+on that column (`day(ts)` for year/month/day, `month(ts)` for year/month, `year(ts)` for year): pyiceberg
+rejects two time transforms on one column. Readers then filter on the timestamp and Iceberg prunes; there are
+no year/month/day columns. A child table whose partition values derive from its parent's time (no time
+column of its own) gets year/month/day STRING columns, written into its files, with identity partitions:
+the same shape as the Delta and Hive outputs of that table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.io.pyarrow import parquet_files_to_data_files
+from pyiceberg.table import Table, TableProperties
+from pyiceberg.transforms import DayTransform, IdentityTransform, MonthTransform, Transform, YearTransform
+
+from ..errors import WriterError
+from ..storage import S3Config, is_s3_uri
+from .base import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, new_run_id, partition_path
+from .options import WriterOptions
+from .parquet import ParquetWriter
+
+DEFAULT_CATALOG_NAME = "dataset_generator"
+DEFAULT_NAMESPACE = "default"
+CATALOG_DIR = "_catalog"
+CATALOG_FILE = "catalog.db"
+_TIME_TRANSFORMS: dict[tuple[str, ...], tuple[Transform[Any, Any], str]] = {
+    ("year",): (YearTransform(), "year"),
+    ("year", "month"): (MonthTransform(), "month"),
+    ("year", "month", "day"): (DayTransform(), "day"),
+}
+# WriterOptions codec -> Iceberg's `write.parquet.compression-codec` value.
+_ICEBERG_CODECS = {"none": "uncompressed"}
+_RUN_PROPERTY = "dataset-generator.run-id"
+
+
+def iceberg_s3_properties(s3: S3Config | None) -> dict[str, str]:
+    """pyiceberg FileIO properties for S3 (empty when there is no S3 configuration)."""
+    if s3 is None:
+        return {}
+    properties: dict[str, str] = {"s3.region": s3.region or "us-east-1"}
+    if s3.endpoint_url:
+        properties["s3.endpoint"] = s3.endpoint_url
+    if s3.key:
+        properties["s3.access-key-id"] = s3.key
+    if s3.secret:
+        properties["s3.secret-access-key"] = s3.secret
+    if s3.session_token:
+        properties["s3.session-token"] = s3.session_token
+    return properties
+
+
+class IcebergWriter(ParquetWriter):
+    name: ClassVar[str] = "iceberg"
+    description: ClassVar[str] = "Apache Iceberg tables (pyiceberg), one snapshot per table per run"
+
+    def __init__(
+        self,
+        output_uri: str,
+        s3: S3Config | None = None,
+        options: WriterOptions | None = None,
+        *,
+        catalog_uri: str | None = None,
+        catalog_name: str | None = None,
+        namespace: str | None = None,
+        catalog_properties: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(output_uri, s3=s3, options=options)
+        self.catalog_uri = catalog_uri
+        self.catalog_name = catalog_name or DEFAULT_CATALOG_NAME
+        self.namespace = namespace or DEFAULT_NAMESPACE
+        self.catalog_properties = dict(catalog_properties or {})
+        if catalog_uri is None and "uri" not in self.catalog_properties and is_s3_uri(output_uri):
+            raise WriterError(
+                "Iceberg output on S3 needs a catalog: pass --catalog-uri "
+                "(e.g. sqlite:////path/catalog.db, postgresql+psycopg2://…, or a REST catalog https://…)"
+            )
+
+    # ------------------------------------------------------------------ catalog (client only)
+
+    def _is_rest(self) -> bool:
+        uri = self.catalog_uri or self.catalog_properties.get("uri", "")
+        return self.catalog_properties.get("type") == "rest" or uri.startswith(("http://", "https://"))
+
+    def _catalog_config(self) -> dict[str, str]:
+        config: dict[str, str] = {}
+        if self.catalog_uri is None and "uri" not in self.catalog_properties:
+            catalog_dir = self.storage.join(CATALOG_DIR)
+            os.makedirs(catalog_dir, exist_ok=True)
+            config.update(type="sql", uri=f"sqlite:///{os.path.join(catalog_dir, CATALOG_FILE)}")
+        elif self.catalog_uri is not None:
+            config.update(type="rest" if self._is_rest() else "sql", uri=self.catalog_uri)
+        if not self._is_rest():
+            config["warehouse"] = self._warehouse()
+        if is_s3_uri(self.output_uri):
+            config.update(iceberg_s3_properties(self.s3))
+        config.update(self.catalog_properties)
+        return config
+
+    def _warehouse(self) -> str:
+        root = self.storage.root
+        return root if is_s3_uri(root) else f"file://{root}"
+
+    @property
+    def catalog(self) -> Catalog:
+        catalog = self.__dict__.get("_catalog")
+        if catalog is None:
+            try:
+                catalog = load_catalog(self.catalog_name, **self._catalog_config())
+            except Exception as exc:  # pyiceberg raises many unrelated types for a bad catalog setting
+                raise WriterError(f"cannot open Iceberg catalog {self.catalog_name!r}: {exc}") from exc
+            self.__dict__["_catalog"] = catalog
+        return catalog
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_catalog", None)  # database connections do not travel to workers
+        return state
+
+    def _identifier(self, table: TableInfo) -> tuple[str, str]:
+        return (self.namespace, table.name)
+
+    def _table_properties(self) -> dict[str, str]:
+        codec = self.options.compression
+        properties = {TableProperties.PARQUET_COMPRESSION: _ICEBERG_CODECS.get(codec, codec)}
+        if self.options.compression_level is not None:
+            properties[TableProperties.PARQUET_COMPRESSION_LEVEL] = str(self.options.compression_level)
+        properties[TableProperties.PARQUET_ROW_GROUP_LIMIT] = str(self.options.effective_row_group_rows)
+        return properties
+
+    def _create(self, table: TableInfo) -> Table:
+        catalog = self.catalog
+        catalog.create_namespace_if_not_exists(self.namespace)
+        schema = iceberg_arrow_schema(table)
+        location = None if self._is_rest() else self.storage.join(table.name)
+        if location is not None and not is_s3_uri(location):
+            location = f"file://{location}"
+        transaction = catalog.create_table_transaction(
+            self._identifier(table), schema=schema, location=location, properties=self._table_properties()
+        )
+        fields = partition_fields(table)
+        if fields:
+            with transaction.update_spec() as spec:
+                for source, transform, name in fields:
+                    spec.add_field(source, transform, name)
+        # Files come from pyarrow without Iceberg field ids: readers map columns by name.
+        transaction.set_properties(
+            {
+                TableProperties.DEFAULT_NAME_MAPPING: transaction.table_metadata.schema().name_mapping.model_dump_json()
+            }
+        )
+        return transaction.commit_transaction()
+
+    # ------------------------------------------------------------------ protocol
+
+    def open_table(self, table: TableInfo) -> TableHandle:
+        identifier = self._identifier(table)
+        mode = self.options.mode
+        existing: Table | None
+        try:
+            existing = self.catalog.load_table(identifier)
+        except NoSuchTableError:
+            existing = None
+        if existing is not None and existing.current_snapshot() is None:
+            # Created by a run that never committed: nothing readable to protect, start afresh.
+            self.catalog.drop_table(identifier)
+            existing = None
+        if existing is not None:
+            if mode == "error":
+                raise WriterError(
+                    f"Iceberg table {'.'.join(identifier)!r} already exists "
+                    f"(snapshot {existing.current_snapshot().snapshot_id}); "  # type: ignore[union-attr]
+                    "use --mode overwrite to replace it or --mode append to add to it"
+                )
+            current = existing.schema().as_arrow()
+            wanted = iceberg_arrow_schema(table)
+            if list(current.names) != list(wanted.names):
+                raise WriterError(
+                    f"cannot {mode} Iceberg table {'.'.join(identifier)!r}: its columns differ from this dataset's "
+                    f"({', '.join(current.names)}); drop it or write to another namespace"
+                )
+            iceberg_table, created = existing, False
+        else:
+            iceberg_table, created = self._create(table), True
+        return TableHandle(
+            table=table,
+            run_id=new_run_id(),
+            location=_local_or_uri(iceberg_table.location()),
+            mode=mode,
+            extra={
+                "created": created,
+                "identifier": identifier,
+                "file_scheme": _scheme(iceberg_table.location()),
+            },
+        )
+
+    def write_file(
+        self,
+        handle: TableHandle,
+        partition: PartitionValues,
+        file_index: int,
+        batches: Iterable[pa.RecordBatch],
+        *,
+        only_file: bool = False,
+    ) -> FileInfo:
+        storage = self.storage
+        table = handle.table
+        name = f"part-{file_index:05d}-{handle.run_id}{self.extension}"
+        directory = partition_path(partition)
+        relative = f"data/{directory}/{name}" if directory else f"data/{name}"
+        path = storage.join(handle.location, relative)
+        file_table = table
+        if _identity_partitioned(table):
+            # Identity partition values must be in the files: pyiceberg derives each file's partition from them.
+            file_table = dataclasses.replace(table, schema=iceberg_arrow_schema(table))
+            batches = _with_partition_columns(batches, partition, file_table.schema)
+        with storage.open_write(path) as sink:
+            rows, stats = self._encode(sink, file_table, batches)
+        return FileInfo(
+            table=table.name,
+            path=path,
+            staged_path=path,
+            rows=rows,
+            bytes=storage.size(path),
+            partition=partition,
+            stats=stats,
+        )
+
+    def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
+        identifier = handle.extra["identifier"]
+        scheme = handle.extra["file_scheme"]
+        paths = [scheme + info.path for info in files]
+        snapshot_properties = {_RUN_PROPERTY: handle.run_id}
+        try:
+            iceberg_table = self.catalog.load_table(identifier)
+            transaction = iceberg_table.transaction()
+            wanted = self._table_properties()
+            if any(iceberg_table.properties.get(key) != value for key, value in wanted.items()):
+                transaction.set_properties(wanted)
+            data_files = list(
+                parquet_files_to_data_files(iceberg_table.io, transaction.table_metadata, iter(paths))
+            )
+            previous = iceberg_table.current_snapshot()
+            if handle.mode == "overwrite" and previous is not None:
+                with transaction.update_snapshot(snapshot_properties).overwrite() as producer:
+                    for task in iceberg_table.scan().plan_files():
+                        producer.delete_data_file(task.file)
+                    for data_file in data_files:
+                        producer.append_data_file(data_file)
+            else:
+                with transaction.update_snapshot(snapshot_properties).fast_append() as producer:
+                    for data_file in data_files:
+                        producer.append_data_file(data_file)
+            committed = transaction.commit_transaction()
+        except WriterError:
+            raise
+        except Exception as exc:  # catalog and validation errors come in many types
+            raise WriterError(f"Iceberg commit of table {'.'.join(identifier)!r} failed: {exc}") from exc
+        snapshot = committed.current_snapshot()
+        return CommitInfo(
+            table=handle.table.name,
+            location=handle.location,
+            files=len(files),
+            rows=sum(info.rows for info in files),
+            bytes=sum(info.bytes for info in files),
+            version=str(snapshot.snapshot_id) if snapshot else None,
+        )
+
+    def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
+        storage = self.storage
+        storage.remove(info.path for info in files)
+        if handle.extra["created"]:
+            with contextlib.suppress(NoSuchTableError):
+                self.catalog.drop_table(handle.extra["identifier"])
+            if not self._is_rest():
+                # We chose this location when creating the table: its metadata files are ours to remove.
+                storage.remove_tree(handle.location)
+
+
+def partition_fields(table: TableInfo) -> list[tuple[str, Transform[Any, Any], str]]:
+    """(source column, transform, partition field name) for the table's Iceberg partition spec."""
+    columns = tuple(table.partition_columns)
+    if not columns:
+        return []
+    if table.time_column is not None:
+        if columns not in _TIME_TRANSFORMS:
+            raise WriterError(f"table {table.name!r}: cannot partition by {','.join(columns)} in Iceberg")
+        transform, suffix = _TIME_TRANSFORMS[columns]
+        return [(table.time_column, transform, f"{table.time_column}_{suffix}")]
+    return [(name, IdentityTransform(), name) for name in columns]
+
+
+def iceberg_arrow_schema(table: TableInfo) -> pa.Schema:
+    """The table's Arrow schema as stored in Iceberg: identity partition columns appended as strings."""
+    if not _identity_partitioned(table):
+        return table.schema
+    present = set(table.schema.names)
+    extra = [pa.field(name, pa.string()) for name in table.partition_columns if name not in present]
+    return pa.schema(list(table.schema) + extra)
+
+
+def _identity_partitioned(table: TableInfo) -> bool:
+    return bool(table.partition_columns) and table.time_column is None
+
+
+def _with_partition_columns(
+    batches: Iterable[pa.RecordBatch], partition: PartitionValues, schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
+    values = dict(partition)
+    for batch in batches:
+        constants = [
+            pa.repeat(pa.scalar(values.get(field.name), pa.string()), batch.num_rows)
+            for field in schema
+            if field.name not in batch.schema.names
+        ]
+        yield pa.RecordBatch.from_arrays([*batch.columns, *constants], schema=schema)
+
+
+def _scheme(location: str) -> str:
+    return "file://" if location.startswith("file://") else ""
+
+
+def _local_or_uri(location: str) -> str:
+    return location[len("file://") :] if location.startswith("file://") else location
