@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -71,16 +72,14 @@ class LocalStorage(Storage):
         return os.path.getsize(path)
 
     def check_writable(self) -> None:
-        probe_dir = self.root
-        while not os.path.exists(probe_dir):
-            parent = os.path.dirname(probe_dir)
-            if parent == probe_dir:
-                break
-            probe_dir = parent
-        if os.path.exists(probe_dir) and not os.path.isdir(probe_dir):
-            raise StorageError(f"output {self.root} is not a directory ({probe_dir} is a file)")
-        if not os.access(probe_dir, os.W_OK | os.X_OK):
-            raise StorageError(f"output {self.root} is not writable (no write permission on {probe_dir})")
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise StorageError(f"output {self.root} exists and is not a directory")
+        try:
+            os.makedirs(self.root, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".write-check-"):
+                pass
+        except OSError as exc:
+            raise StorageError(f"output {self.root} is not writable: {exc.strerror or exc}") from None
 
 
 @contextmanager

@@ -267,7 +267,7 @@ class FileTableWriter(TableWriter):
         for info in files:
             if info.staged_path != info.path:
                 storage.move(info.staged_path, info.path)
-        storage.remove_tree(storage.join(handle.location, STAGING_DIR, handle.run_id))
+        self._clear_staging(handle)
         rows = sum(info.rows for info in files)
         size = sum(info.bytes for info in files)
         summary = {"run_id": handle.run_id, "mode": handle.mode, "files": len(files), "rows": rows, "bytes": size}
@@ -275,9 +275,15 @@ class FileTableWriter(TableWriter):
         return CommitInfo(table=handle.table.name, location=handle.location, files=len(files), rows=rows, bytes=size)
 
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
+        self.storage.remove(info.staged_path for info in files)
+        self._clear_staging(handle)
+
+    def _clear_staging(self, handle: TableHandle) -> None:
         storage = self.storage
-        storage.remove(info.staged_path for info in files)
-        storage.remove_tree(storage.join(handle.location, STAGING_DIR, handle.run_id))
+        staging = storage.join(handle.location, STAGING_DIR)
+        storage.remove_tree(storage.join(staging, handle.run_id))
+        if not storage.list_files(staging):  # other runs may still be staging here (concurrent appends)
+            storage.remove_tree(staging)
 
 
 def _relative(location: str, path: str) -> str:

@@ -1,0 +1,41 @@
+"""dataset-generator: large, realistic, reproducible synthetic datasets for Parquet, Delta, Iceberg and DuckLake."""
+
+from __future__ import annotations
+
+from .api import GenerateSummary, TableSummary, generate, plan_dataset
+from .errors import DatasetGeneratorError, GenerationFailed, ParameterError, SpecError, StorageError, WriterError
+from .schemas.loader import list_datasets, load_schema
+from .schemas.models import DatasetSpec
+from .storage.config import S3Config
+from .writers.base import CommitInfo, FileInfo, TableHandle, TableInfo, TableWriter
+from .writers.options import PartitionSpec, WriterOptions
+from .writers.registry import available_writers, create_writer, register_writer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CommitInfo",
+    "DatasetGeneratorError",
+    "DatasetSpec",
+    "FileInfo",
+    "GenerateSummary",
+    "GenerationFailed",
+    "ParameterError",
+    "PartitionSpec",
+    "S3Config",
+    "SpecError",
+    "StorageError",
+    "TableHandle",
+    "TableInfo",
+    "TableSummary",
+    "TableWriter",
+    "WriterError",
+    "WriterOptions",
+    "available_writers",
+    "create_writer",
+    "generate",
+    "list_datasets",
+    "load_schema",
+    "plan_dataset",
+    "register_writer",
+]

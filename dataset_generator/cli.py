@@ -1,0 +1,290 @@
+"""The `dataset-generator` command: thin click wrappers over the Python API."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from .errors import DatasetGeneratorError
+
+EXIT_BAD_INPUT = 2
+
+
+class _OneLineErrors(click.Group):
+    """Every user error is one line on stderr and exit code 2; a traceback only with DATASET_GENERATOR_DEBUG=1."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: interrupted; nothing was committed", err=True)
+            sys.exit(130)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except DatasetGeneratorError as exc:
+            if os.environ.get("DATASET_GENERATOR_DEBUG"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; nothing was committed", err=True)
+            sys.exit(130)
+        except Exception as exc:  # a bug: still one line, with a way to see the traceback
+            if os.environ.get("DATASET_GENERATOR_DEBUG"):
+                raise
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {first_line} (set DATASET_GENERATOR_DEBUG=1 for a traceback)",
+                err=True,
+            )
+            sys.exit(1)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dataset-generator")
+def cli() -> None:
+    """Generate large, realistic, reproducible synthetic datasets into Parquet, Delta, Iceberg or DuckLake."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="dataset-generator")
+
+
+def _parse_params(values: Sequence[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _dataset_and_file(dataset: str | None, schema_file: str | None) -> tuple[str | None, str | None]:
+    if dataset is None and schema_file is None:
+        raise click.UsageError("name a DATASET (see list-datasets) or pass --schema-file PATH")
+    if dataset is not None and dataset.endswith((".yaml", ".yml")) and schema_file is None:
+        return None, dataset
+    return dataset, schema_file
+
+
+@cli.command("list-datasets")
+def list_datasets_command() -> None:
+    """The built-in datasets."""
+    from .schemas.loader import list_datasets, load_schema
+
+    for name in list_datasets():
+        spec = load_schema(name)
+        description = " ".join(spec.description.split())
+        click.echo(f"{name:<14} {', '.join(spec.tables):<44} {description[:80]}")
+
+
+@cli.command("list-formats")
+def list_formats_command() -> None:
+    """Writers, whether their optional dependencies are installed, and how to install them."""
+    from .writers.registry import available_writers, writer_status
+
+    for name, entry in sorted(available_writers().items()):
+        installed, detail = writer_status(name)
+        state = "installed" if installed else f"missing: {entry.install_hint}"
+        click.echo(f"{name:<10} {state:<48} {entry.description}")
+        if not installed and detail and entry.extra is None:
+            click.echo(f"{'':<10} {detail}")
+
+
+_common_dataset_options = [
+    click.option("--schema-file", type=click.Path(dir_okay=False), help="A user's YAML dataset spec."),
+    click.option("--scale", type=float, default=1.0, show_default=True, help="Multiplies the dataset's default sizes."),
+    click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Set a dataset parameter (repeatable)."),
+]
+
+
+def _with_options(options: list[Any]) -> Any:
+    def decorate(function: Any) -> Any:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+@cli.command("info")
+@click.argument("dataset", required=False)
+@_with_options(_common_dataset_options)
+@click.option("--seed", type=int, default=42, show_default=True)
+def info_command(dataset: str | None, schema_file: str | None, scale: float, params: tuple[str, ...], seed: int) -> None:
+    """Tables, columns, types, sizes and partitioning of a dataset."""
+    from .generation.layout import build_layouts
+    from .schemas.loader import load_schema, parameter_values
+
+    dataset, schema_file = _dataset_and_file(dataset, schema_file)
+    given = _parse_params(params)
+    spec = load_schema(dataset, schema_file=schema_file, scale=scale, params=given)
+    layouts = build_layouts(spec, seed)
+    click.echo(f"{spec.name}: {' '.join(spec.description.split())}")
+    click.echo("\nparameters (at this scale):")
+    for name, value in parameter_values(spec, scale, given).items():
+        parameter = spec.parameters[name]
+        click.echo(f"  {name:<18} {str(value):<14} {parameter.type:<6} {parameter.description}")
+    for table_name, table in spec.tables.items():
+        how = "rows" if table.rows is not None else "spread over days" if table.time else f"children of {table.parent.table}"  # type: ignore[union-attr]
+        partition = "/".join(table.partition_by) or "none"
+        click.echo(f"\n{table_name}: {layouts[table_name].rows:,} rows ({how}); partitioned by {partition}")
+        for column_name, column in table.columns.items():
+            if column.hidden:
+                continue
+            nulls = f" nulls {column.null_fraction:.0%}" if column.null_fraction else ""
+            click.echo(f"  {column_name:<18} {column.type:<10} {column.gen}{nulls}")
+
+
+@cli.command("generate")
+@click.argument("dataset", required=False)
+@click.option("--format", "format_name", default="parquet", show_default=True, help="Writer: see list-formats.")
+@click.option("--output", "-o", required=True, help="Output directory or s3://bucket/prefix.")
+@_with_options(_common_dataset_options)
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same data.")
+@click.option("--compression", default="snappy", show_default=True, help="snappy, gzip, zstd, brotli, lz4 or none.")
+@click.option("--compression-level", type=int, default=None, help="Codec level (gzip 1-9, zstd 1-22, brotli 0-11).")
+@click.option("--file-rows-target", type=int, default=250_000, show_default=True, help="Rows per file at most.")
+@click.option("--row-group-rows", type=int, default=None, help="Rows per Parquet row group.")
+@click.option("--partition-by", default=None, help="year,month,day | year,month | year | none (default: the dataset's).")
+@click.option("--mode", type=click.Choice(["error", "overwrite", "append"]), default="error", show_default=True)
+@click.option("--workers", type=int, default=None, help="Worker processes (default: all cores).")
+@click.option("--tables", default=None, help="Comma-separated subset of tables.")
+@click.option("--chunk-rows", type=int, default=None, help="Rows generated per batch (memory knob; output is identical).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (files, rows per table) and write nothing.")
+@click.option("--s3-uri", default=None, help="Bucket root, e.g. s3://my-bucket.")
+@click.option("--s3-key", default=None, help="Access key id (default: AWS environment/profile).")
+@click.option("--s3-secret", default=None, help="Secret access key (default: AWS environment/profile).")
+@click.option("--s3-endpoint-url", default=None, help="S3-compatible endpoint, e.g. http://127.0.0.1:9000.")
+@click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
+def generate_command(
+    dataset: str | None,
+    format_name: str,
+    output: str,
+    schema_file: str | None,
+    scale: float,
+    params: tuple[str, ...],
+    seed: int,
+    compression: str,
+    compression_level: int | None,
+    file_rows_target: int,
+    row_group_rows: int | None,
+    partition_by: str | None,
+    mode: str,
+    workers: int | None,
+    tables: str | None,
+    chunk_rows: int | None,
+    dry_run: bool,
+    s3_uri: str | None,
+    s3_key: str | None,
+    s3_secret: str | None,
+    s3_endpoint_url: str | None,
+    s3_region: str | None,
+    quiet: bool,
+) -> None:
+    """Generate DATASET (or --schema-file) into --output with the chosen --format."""
+    from .api import generate, plan_dataset
+    from .generation.planner import DEFAULT_CHUNK_ROWS
+    from .storage import S3Config, is_s3_uri
+    from .writers.options import PartitionSpec, WriterOptions
+    from .writers.registry import create_writer
+
+    dataset, schema_file = _dataset_and_file(dataset, schema_file)
+    options = WriterOptions(
+        file_rows_target=file_rows_target,
+        compression=compression,
+        compression_level=compression_level,
+        row_group_rows=row_group_rows,
+        partition=PartitionSpec.parse(partition_by) if partition_by is not None else None,
+        mode=mode,  # type: ignore[arg-type]
+    )
+    s3_given = any(value is not None for value in (s3_uri, s3_key, s3_secret, s3_endpoint_url, s3_region))
+    s3 = S3Config(uri=s3_uri, key=s3_key, secret=s3_secret, endpoint_url=s3_endpoint_url, region=s3_region) if s3_given or is_s3_uri(output) else None
+    writer = create_writer(format_name, output_uri=output, s3=s3, options=options)
+    table_list = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
+    given = _parse_params(params)
+    if dry_run:
+        plan = plan_dataset(dataset, writer, scale=scale, seed=seed, params=given, schema_file=schema_file, tables=table_list)
+        for table in plan.tables:
+            partitions = len({task.partition for task in table.files})
+            click.echo(f"{table.name:<16} {table.rows:>14,} rows {len(table.files):>7,} files {partitions:>6,} partitions")
+        click.echo(f"{'total':<16} {plan.total_rows:>14,} rows {len(plan.tasks):>7,} files")
+        return
+    progress = _Progress() if not quiet and sys.stderr.isatty() else None
+    summary = generate(
+        dataset or schema_file,  # type: ignore[arg-type]
+        writer,
+        scale=scale,
+        seed=seed,
+        params=given,
+        workers=workers,
+        schema_file=schema_file,
+        tables=table_list,
+        chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
+        progress=progress,
+    )
+    if progress:
+        progress.finish()
+    if not quiet:
+        _print_summary(summary)
+
+
+def _human_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def _print_summary(summary: Any) -> None:
+    click.echo(f"{'table':<16} {'rows':>14} {'files':>7} {'size':>10}  location")
+    for table in summary.tables:
+        version = f" (version {table.version})" if table.version is not None else ""
+        click.echo(f"{table.name:<16} {table.rows:>14,} {table.files:>7,} {_human_bytes(table.bytes):>10}  {table.location}{version}")
+    click.echo(
+        f"{'total':<16} {summary.rows:>14,} {summary.files:>7,} {_human_bytes(summary.bytes):>10}  "
+        f"{summary.seconds:.1f} s, {summary.rows_per_second:,.0f} rows/s, {summary.workers} workers"
+    )
+
+
+class _Progress:
+    """One progress line per table on a terminal: rows written of rows planned."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.done: dict[str, int] = {}
+        self.started = time.perf_counter()
+
+    def __call__(self, task: Any, info: Any) -> None:
+        table = task.table
+        if self.current is not None and table != self.current:
+            click.echo("", err=True)
+        self.current = table
+        self.done[table] = self.done.get(table, 0) + info.rows
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        total = sum(self.done.values())
+        click.echo(f"\r{table:<16} {self.done[table]:>14,} rows  {total / elapsed:>12,.0f} rows/s", err=True, nl=False)
+
+    def finish(self) -> None:
+        if self.current is not None:
+            click.echo("", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Run file tasks on this machine: inline for one worker, a bounded pool of processes otherwise.
+
+Each task generates one output file, batch by batch, and streams it to the writer; at most
+`2 × workers` tasks are in flight, so memory is bounded by workers × (batch + row group), never by
+table size. Engines know nothing about formats: they call `writer.write_file` and hand back FileInfos.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import GenerationFailed
+from ..generation.planner import FileTask
+from ..generation.runtime import DatasetRuntime
+from ..generation.vocab import install_pools, loaded_pools
+from ..writers.base import FileInfo, TableHandle, TableWriter
+
+FileDone = Callable[[FileTask, FileInfo], None]
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    writer: TableWriter
+    runtime: DatasetRuntime
+    handles: dict[str, TableHandle]
+    chunk_rows: int
+    vocabularies: dict[Any, Any] = field(default_factory=dict)
+
+
+def write_task(context: WorkerContext, task: FileTask) -> FileInfo:
+    """Generate one file's rows and write them. Pure in (plan, task): any worker gives the same file."""
+    batches = context.runtime.batches(task.table, task.first_row, task.rows, context.chunk_rows)
+    return context.writer.write_file(
+        context.handles[task.table], task.partition, task.file_index, batches, only_file=task.only_file
+    )
+
+
+_worker_context: WorkerContext | None = None
+
+
+def _init_worker(context: WorkerContext) -> None:
+    global _worker_context
+    install_pools(context.vocabularies)
+    _worker_context = context
+
+
+def _run_in_worker(task: FileTask) -> FileInfo:
+    assert _worker_context is not None
+    return write_task(_worker_context, task)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def run_local(
+    context: WorkerContext,
+    tasks: Iterable[FileTask],
+    *,
+    workers: int,
+    on_file: FileDone | None = None,
+) -> list[FileInfo]:
+    """Run every task; on failure, raise GenerationFailed after the pool has stopped. The FileInfos of
+    files already written are attached to the exception (`.written`) so the caller can abort them."""
+    task_list = list(tasks)
+    written: list[FileInfo] = []
+    if workers <= 1 or len(task_list) <= 1:
+        for task in task_list:
+            try:
+                info = write_task(context, task)
+            except Exception as exc:
+                raise _failure(task, exc, written) from exc
+            written.append(info)
+            if on_file:
+                on_file(task, info)
+        return written
+
+    context.runtime.warm_vocabularies()
+    context = replace(context, vocabularies=loaded_pools())
+    # spawn, not fork: deltalake and DuckDB are not fork-safe once the parent has used them.
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(context,),
+    )
+    pending: dict[Future[FileInfo], FileTask] = {}
+    queue = iter(task_list)
+    try:
+        for task in _take(queue, 2 * workers):
+            pending[pool.submit(_run_in_worker, task)] = task
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    info = future.result()
+                except Exception as exc:
+                    raise _failure(task, exc, written) from exc
+                written.append(info)
+                if on_file:
+                    on_file(task, info)
+                for next_task in _take(queue, 1):
+                    pending[pool.submit(_run_in_worker, next_task)] = next_task
+    except BaseException as exc:
+        # Stop at once: cancel what has not started and wait for running tasks, so no worker keeps
+        # writing after the caller has aborted the tables.
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future, task in pending.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                written.append(future.result())
+        exc.written = written  # type: ignore[attr-defined]
+        raise
+    pool.shutdown(wait=True)
+    return written
+
+
+def _take(iterator: Iterable[FileTask], count: int) -> list[FileTask]:
+    taken = []
+    for task in iterator:
+        taken.append(task)
+        if len(taken) == count:
+            break
+    return taken
+
+
+def _failure(task: FileTask, exc: BaseException, written: list[FileInfo]) -> GenerationFailed:
+    where = f"table {task.table!r}" + (f" partition {'/'.join(f'{k}={v}' for k, v in task.partition)}" if task.partition else "")
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    failure = GenerationFailed(f"generation failed in {where}, file {task.file_index}: {type(exc).__name__}: {message}")
+    failure.written = written  # type: ignore[attr-defined]
+    return failure

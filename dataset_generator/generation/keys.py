@@ -1,0 +1,65 @@
+"""Keys and links between tables: sequences, foreign keys, lookups, parent values, sums over children.
+
+A referenced row is never read: its value is recomputed from its index, which is what lets any chunk
+be generated alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..schemas.models import (
+    ChildrenSumColumn,
+    ForeignKeyColumn,
+    LookupColumn,
+    ParentColumn,
+    SequenceColumn,
+)
+from . import random as rnd
+from .convert import Values, to_numpy
+
+if TYPE_CHECKING:
+    from .runtime import RowSet
+
+
+def sequence(column: SequenceColumn, rows: RowSet, key: int) -> Values:
+    return column.start + rows.index * column.step
+
+
+def foreign_key(column: ForeignKeyColumn, rows: RowSet, key: int) -> Values:
+    target = rows.runtime.spec.tables[column.table].columns[column.column]
+    assert isinstance(target, SequenceColumn)
+    referenced_rows = rows.runtime.layouts[column.table].rows
+    if referenced_rows == 0:
+        raise ValueError(f"foreign key {rows.table}.{column.column} points into empty table {column.table!r}")
+    if column.distribution == "zipf":
+        ranks = rnd.zipf_rank(key, rows.index, referenced_rows, column.a)
+        index = rnd.scatter(ranks, referenced_rows, rnd.substream(key, 7))
+    else:
+        index = np.floor(rnd.uniform(key, rows.index) * referenced_rows).astype(np.int64)
+    return target.start + index * target.step
+
+
+def lookup(column: LookupColumn, rows: RowSet, key: int) -> Values:
+    via = rows.spec.columns[column.via]
+    assert isinstance(via, ForeignKeyColumn)
+    target = rows.runtime.spec.tables[via.table].columns[via.column]
+    assert isinstance(target, SequenceColumn)
+    referenced = (to_numpy(rows.get(column.via)) - target.start) // target.step
+    return rows.runtime.rows(via.table, referenced).get(column.column)
+
+
+def parent(column: ParentColumn, rows: RowSet, key: int) -> Values:
+    parent_table = rows.spec.parent.table  # type: ignore[union-attr]
+    return rows.runtime.rows(parent_table, rows.parent_index).get(column.column)
+
+
+def children_sum(column: ChildrenSumColumn, rows: RowSet, key: int) -> Values:
+    child_index, parent_index, counts = rows.runtime.children(column.table, rows.index)
+    children = rows.runtime.rows(column.table, child_index, parent_index)
+    values = to_numpy(children.get(column.column)).astype(np.float64)
+    owner = np.repeat(np.arange(len(rows)), counts)
+    totals = np.bincount(owner, weights=values, minlength=len(rows))
+    return np.round(totals, column.round) if column.round is not None else totals

@@ -1,0 +1,143 @@
+"""How each table's rows are laid out: plain, spread over days, or grouped under parent rows.
+
+Layouts are small (one number per day, one per block of parents) and picklable, so a plan can carry
+them to any worker; from them any row's day or parent is computed without generating other rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..schemas.models import ChildCount, DatasetSpec, TimeSpec
+from . import random as rnd
+
+EPOCH = dt.date(1970, 1, 1)
+# Parents per block in a child layout. Fixed, never tied to chunk size: the layout must not depend on it.
+PARENT_BLOCK_ROWS = 65_536
+
+
+def day_number(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+@dataclass(frozen=True)
+class PlainLayout:
+    rows: int
+
+
+@dataclass(frozen=True)
+class TimeLayout:
+    rows: int
+    first_day: int  # days since 1970-01-01
+    day_offsets: np.ndarray  # day_offsets[d] = first row of day d; last entry = rows
+
+    def day_of(self, index: np.ndarray) -> np.ndarray:
+        return self.first_day + np.searchsorted(self.day_offsets, index, side="right") - 1
+
+
+@dataclass(frozen=True)
+class ChildLayout:
+    rows: int
+    parent: str
+    parent_rows: int
+    block_offsets: np.ndarray  # block_offsets[b] = first child row of parent block b
+
+
+Layout = PlainLayout | TimeLayout | ChildLayout
+
+
+def weekday_factors(first_day: int, days: int, weekday_weights: list[float] | None) -> np.ndarray:
+    """Relative weight of each day; 1970-01-01 was a Thursday (weekday 3, Monday = 0)."""
+    if weekday_weights is None:
+        return np.ones(days)
+    weights = np.asarray(weekday_weights, dtype=np.float64)
+    weights = weights / weights.mean()
+    return weights[(np.arange(first_day, first_day + days) + 3) % 7]
+
+
+def time_layout(time: TimeSpec, seed: int, table: str) -> TimeLayout:
+    first_day = day_number(time.start)
+    days = day_number(time.end) - first_day + 1
+    factors = weekday_factors(first_day, days, time.weekday_weights)
+    day_index = np.arange(days, dtype=np.int64)
+    if time.per_day is not None:
+        noise = 1.0 + time.daily_noise * (2.0 * rnd.uniform(rnd.stream_key(seed, table, "__days__"), day_index) - 1.0)
+        counts = np.rint(time.per_day * factors * noise).astype(np.int64)
+    else:
+        counts = apportion(int(time.rows or 0), factors)
+    offsets = np.zeros(days + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return TimeLayout(rows=int(offsets[-1]), first_day=first_day, day_offsets=offsets)
+
+
+def apportion(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split `total` into integer parts proportional to `weights` (largest remainder, stable ties)."""
+    exact = total * weights / weights.sum()
+    counts = np.floor(exact).astype(np.int64)
+    remainder = total - int(counts.sum())
+    if remainder:
+        order = np.argsort(-(exact - counts), kind="stable")
+        counts[order[:remainder]] += 1
+    return counts
+
+
+def child_counts(count: ChildCount, key: int, parent_index: np.ndarray) -> np.ndarray:
+    """Children per parent row, a pure function of the parent's index."""
+    if count.distribution == "poisson":
+        values = rnd.poisson(key, parent_index, float(count.lam or 0))
+    elif count.distribution == "uniform":
+        low, high = int(count.low or 0), int(count.high or 0)
+        values = low + np.floor(rnd.uniform(key, parent_index) * (high - low + 1)).astype(np.int64)
+    else:
+        values = np.full(parent_index.shape, int(count.value or 0), dtype=np.int64)
+    return np.clip(values, count.min, count.max)
+
+
+def child_count_key(seed: int, table: str) -> int:
+    return rnd.stream_key(seed, table, "__children__")
+
+
+def child_layout(spec: DatasetSpec, seed: int, table: str, parent_rows: int) -> ChildLayout:
+    parent = spec.tables[table].parent
+    assert parent is not None
+    key = child_count_key(seed, table)
+    blocks = -(-parent_rows // PARENT_BLOCK_ROWS)
+    offsets = np.zeros(blocks + 1, dtype=np.int64)
+    for block in range(blocks):
+        start = block * PARENT_BLOCK_ROWS
+        stop = min(parent_rows, start + PARENT_BLOCK_ROWS)
+        offsets[block + 1] = offsets[block] + child_counts(parent.count, key, np.arange(start, stop, dtype=np.int64)).sum()
+    return ChildLayout(rows=int(offsets[-1]), parent=parent.table, parent_rows=parent_rows, block_offsets=offsets)
+
+
+def table_order(spec: DatasetSpec) -> list[str]:
+    """Tables with every parent before its children (spec order otherwise)."""
+    ordered: list[str] = []
+
+    def add(name: str) -> None:
+        if name in ordered:
+            return
+        parent = spec.tables[name].parent
+        if parent is not None:
+            add(parent.table)
+        ordered.append(name)
+
+    for name in spec.tables:
+        add(name)
+    return ordered
+
+
+def build_layouts(spec: DatasetSpec, seed: int) -> dict[str, Layout]:
+    layouts: dict[str, Layout] = {}
+    for name in table_order(spec):
+        table = spec.tables[name]
+        if table.time is not None:
+            layouts[name] = time_layout(table.time, seed, name)
+        elif table.parent is not None:
+            layouts[name] = child_layout(spec, seed, name, layouts[table.parent.table].rows)
+        else:
+            layouts[name] = PlainLayout(rows=int(table.rows or 0))
+    return layouts

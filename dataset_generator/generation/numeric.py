@@ -1,0 +1,77 @@
+"""Numbers: uniform, normal, lognormal, gamma, poisson, zipf, weighted choice, booleans."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from ..schemas.models import (
+    INTEGER_TYPES,
+    BooleanColumn,
+    ChoiceColumn,
+    GammaColumn,
+    LogNormalColumn,
+    NormalColumn,
+    PoissonColumn,
+    UniformColumn,
+    ZipfColumn,
+    _Bounded,
+)
+from . import random as rnd
+from .convert import Values
+
+if TYPE_CHECKING:
+    from .runtime import RowSet
+
+
+def finish(column: _Bounded, values: np.ndarray) -> np.ndarray:
+    """Clip to [min, max], then round: to integers for integer columns, to `round` digits for floats."""
+    if column.min is not None or column.max is not None:
+        values = np.clip(values, column.min, column.max)
+    if column.type in INTEGER_TYPES:
+        return np.rint(values).astype(np.int64)
+    if column.round is not None:
+        return np.round(values, column.round)
+    return values
+
+
+def uniform(column: UniformColumn, rows: RowSet, key: int) -> Values:
+    u = rnd.uniform(key, rows.index)
+    if column.type in INTEGER_TYPES:
+        low, high = int(np.ceil(column.low)), int(np.floor(column.high))
+        return low + np.floor(u * (high - low + 1)).astype(np.int64)
+    return finish(column, column.low + u * (column.high - column.low))
+
+
+def normal(column: NormalColumn, rows: RowSet, key: int) -> Values:
+    return finish(column, column.mean + column.std * rnd.standard_normal(key, rows.index))
+
+
+def lognormal(column: LogNormalColumn, rows: RowSet, key: int) -> Values:
+    return finish(column, np.exp(column.mean + column.sigma * rnd.standard_normal(key, rows.index)))
+
+
+def gamma(column: GammaColumn, rows: RowSet, key: int) -> Values:
+    return finish(column, column.scale * rnd.gamma(key, rows.index, column.shape))
+
+
+def poisson(column: PoissonColumn, rows: RowSet, key: int) -> Values:
+    return finish(column, rnd.poisson(key, rows.index, column.lam).astype(np.float64))
+
+
+def zipf(column: ZipfColumn, rows: RowSet, key: int) -> Values:
+    return finish(column, (rnd.zipf_rank(key, rows.index, column.n, column.a) + 1).astype(np.float64))
+
+
+def choice(column: ChoiceColumn, rows: RowSet, key: int) -> Values:
+    weights = np.asarray(column.weights if column.weights is not None else [1.0] * len(column.values))
+    picks = rnd.weighted_index(key, rows.index, weights)
+    if column.type == "string":
+        return pa.array([str(value) for value in column.values], type=pa.string()).take(pa.array(picks))
+    return np.asarray(column.values)[picks]
+
+
+def boolean(column: BooleanColumn, rows: RowSet, key: int) -> Values:
+    return rnd.uniform(key, rows.index) < column.p

@@ -1,0 +1,170 @@
+"""The plan: every output file of every table, its partition and its row range, known before any data exists.
+
+A plan is small, pure data. It can be printed (`--dry-run`), pickled to a worker, or split into parts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..schemas.models import ChoiceColumn, DatasetSpec, FakerColumn, BooleanColumn
+from ..writers.base import PartitionValues, TableInfo
+from ..writers.options import PartitionSpec, WriterOptions
+from .layout import EPOCH, ChildLayout, Layout, TimeLayout, build_layouts
+from .runtime import DatasetRuntime
+
+# Rows generated per batch inside a file. Any value gives the same bytes (row groups are cut by row
+# count, not by batch); it only trades memory for per-batch overhead.
+DEFAULT_CHUNK_ROWS = 131_072
+
+
+@dataclass(frozen=True)
+class FileTask:
+    table: str
+    partition: PartitionValues
+    file_index: int
+    first_row: int
+    rows: int
+    only_file: bool = False
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    name: str
+    rows: int
+    info: TableInfo
+    files: tuple[FileTask, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    dataset: str
+    seed: int
+    runtime: DatasetRuntime
+    tables: tuple[TablePlan, ...]
+
+    @property
+    def total_rows(self) -> int:
+        return sum(table.rows for table in self.tables)
+
+    @property
+    def tasks(self) -> list[FileTask]:
+        return [task for table in self.tables for task in table.files]
+
+    def part(self, parts: int, part: int) -> list[FileTask]:
+        """Tasks of part `part` (1-based) of `parts`: round-robin, so every part gets a similar share."""
+        return [task for position, task in enumerate(self.tasks) if position % parts == part - 1]
+
+
+def make_plan(
+    spec: DatasetSpec,
+    *,
+    seed: int,
+    options: WriterOptions,
+    locale: str | None = None,
+    tables: list[str] | None = None,
+) -> Plan:
+    layouts = build_layouts(spec, seed)
+    runtime = DatasetRuntime(spec, seed, layouts, locale=locale)
+    selected = tables or list(spec.tables)
+    table_plans = []
+    for name in selected:
+        partition_columns = effective_partition(spec, name, options.partition)
+        segments = partition_segments(spec, layouts, name, partition_columns)
+        table_spec = spec.tables[name]
+        info = TableInfo(
+            name=name,
+            schema=runtime.arrow_schema(name),
+            partition_columns=partition_columns,
+            time_column=table_spec.time.column if table_spec.time is not None and partition_columns else None,
+            dictionary_columns=tuple(
+                column_name
+                for column_name, column in table_spec.columns.items()
+                if isinstance(column, (ChoiceColumn, FakerColumn, BooleanColumn)) and not column.hidden
+            ),
+            expected_rows=layouts[name].rows,
+        )
+        table_plans.append(
+            TablePlan(name=name, rows=layouts[name].rows, info=info, files=split_files(name, segments, options.file_rows_target))
+        )
+    return Plan(dataset=spec.name, seed=seed, runtime=runtime, tables=tuple(table_plans))
+
+
+def effective_partition(spec: DatasetSpec, table: str, requested: PartitionSpec | None) -> tuple[str, ...]:
+    """The writer's PartitionSpec wins; None keeps the dataset's own. Tables without time stay unpartitioned."""
+    if not _has_time(spec, table):
+        return ()
+    if requested is None:
+        return tuple(spec.tables[table].partition_by)
+    return requested.columns
+
+
+def _has_time(spec: DatasetSpec, table: str) -> bool:
+    table_spec = spec.tables[table]
+    if table_spec.time is not None:
+        return True
+    return table_spec.parent is not None and _has_time(spec, table_spec.parent.table)
+
+
+def partition_segments(
+    spec: DatasetSpec, layouts: dict[str, Layout], table: str, columns: tuple[str, ...]
+) -> list[tuple[PartitionValues, int, int]]:
+    """(partition values, first row, row count) of each partition, in row order."""
+    layout = layouts[table]
+    if not columns:
+        return [((), 0, layout.rows)]
+    root, chain = _time_root(spec, table)
+    root_layout = layouts[root]
+    assert isinstance(root_layout, TimeLayout)
+    keys = [_partition_key(root_layout.first_day + day, columns) for day in range(len(root_layout.day_offsets) - 1)]
+    # Consecutive days with the same key (e.g. one month) form one partition.
+    bounds = [0] + [day for day in range(1, len(keys)) if keys[day] != keys[day - 1]] + [len(keys)]
+    boundaries = root_layout.day_offsets[bounds]
+    runtime = DatasetRuntime(spec, 0, layouts)  # only layouts are read below; the seed is in them already
+    for child in chain:
+        boundaries = _child_rows_before(runtime, layouts, child, boundaries)
+    segments = []
+    for position in range(len(bounds) - 1):
+        first, stop = int(boundaries[position]), int(boundaries[position + 1])
+        if stop > first:
+            segments.append((keys[bounds[position]], first, stop - first))
+    return segments
+
+
+def _child_rows_before(runtime: DatasetRuntime, layouts: dict[str, Layout], child: str, parent_rows: np.ndarray) -> np.ndarray:
+    layout = layouts[child]
+    assert isinstance(layout, ChildLayout)
+    inside = parent_rows < layout.parent_rows
+    result = np.full(parent_rows.shape, layout.rows, dtype=np.int64)
+    if inside.any():
+        result[inside] = runtime.first_child(child, parent_rows[inside])
+    return result
+
+
+def _time_root(spec: DatasetSpec, table: str) -> tuple[str, list[str]]:
+    """The time-driven ancestor of `table` and the chain of children from it down to `table`."""
+    chain: list[str] = []
+    while spec.tables[table].time is None:
+        chain.insert(0, table)
+        table = spec.tables[table].parent.table  # type: ignore[union-attr]
+    return table, chain
+
+
+def _partition_key(day: int, columns: tuple[str, ...]) -> PartitionValues:
+    date = EPOCH + dt.timedelta(days=day)
+    parts = {"year": f"{date.year:04d}", "month": f"{date.month:02d}", "day": f"{date.day:02d}"}
+    return tuple((column, parts[column]) for column in columns)
+
+
+def split_files(table: str, segments: list[tuple[PartitionValues, int, int]], file_rows_target: int) -> tuple[FileTask, ...]:
+    """Cut each partition into files of exactly `file_rows_target` rows; only the last file of a partition is shorter."""
+    tasks = []
+    for partition, first_row, rows in segments:
+        for file_index, offset in enumerate(range(0, max(rows, 1), file_rows_target)):
+            tasks.append(FileTask(table, partition, file_index, first_row + offset, min(file_rows_target, rows - offset)))
+    if len(tasks) == 1 and not tasks[0].partition:
+        tasks[0] = FileTask(table, (), 0, tasks[0].first_row, tasks[0].rows, only_file=True)
+    return tuple(tasks)

@@ -1,0 +1,171 @@
+"""Turns a resolved spec, a seed and the layouts into Arrow batches for any row range of any table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..schemas.models import DatasetSpec, FakerColumn
+from . import random as rnd
+from .convert import Values, to_arrow
+from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, child_counts
+
+
+class DatasetRuntime:
+    """Everything a worker needs to generate any chunk alone. Pickles small: caches are rebuilt per process."""
+
+    def __init__(self, spec: DatasetSpec, seed: int, layouts: dict[str, Layout], locale: str | None = None) -> None:
+        self.spec = spec
+        self.seed = seed
+        self.layouts = layouts
+        self.locale = locale
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"spec": self.spec, "seed": self.seed, "layouts": self.layouts, "locale": self.locale}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    @cached_property
+    def _keys(self) -> dict[tuple[str, str], int]:
+        return {}
+
+    def key(self, table: str, column: str) -> int:
+        cache = self._keys
+        pair = (table, column)
+        if pair not in cache:
+            cache[pair] = rnd.stream_key(self.seed, table, column)
+        return cache[pair]
+
+    def rows(self, table: str, index: np.ndarray, parent_index: np.ndarray | None = None) -> RowSet:
+        return RowSet(self, table, index, parent_index)
+
+    def faker_locale(self, column: FakerColumn) -> str:
+        from .vocab import DEFAULT_LOCALE
+
+        return column.locale or self.locale or DEFAULT_LOCALE
+
+    def warm_vocabularies(self) -> None:
+        """Build every Faker pool the spec uses, once, before workers start."""
+        from .vocab import faker_pool
+
+        for table in self.spec.tables.values():
+            for column in table.columns.values():
+                if isinstance(column, FakerColumn):
+                    faker_pool(column.provider, self.faker_locale(column), column.pool_size)
+
+    # --- parent/child arithmetic -------------------------------------------------------------------
+    def _child_layout(self, child: str) -> ChildLayout:
+        layout = self.layouts[child]
+        assert isinstance(layout, ChildLayout)
+        return layout
+
+    def child_counts(self, child: str, parent_index: np.ndarray) -> np.ndarray:
+        parent = self.spec.tables[child].parent
+        assert parent is not None
+        return child_counts(parent.count, child_count_key(self.seed, child), parent_index)
+
+    def _block_prefix(self, child: str, block: int) -> np.ndarray:
+        """First child row of every parent in `block`, plus the block's end (length block rows + 1)."""
+        layout = self._child_layout(child)
+        start = block * PARENT_BLOCK_ROWS
+        stop = min(layout.parent_rows, start + PARENT_BLOCK_ROWS)
+        prefix = np.empty(stop - start + 1, dtype=np.int64)
+        prefix[0] = layout.block_offsets[block]
+        np.cumsum(self.child_counts(child, np.arange(start, stop, dtype=np.int64)), out=prefix[1:])
+        prefix[1:] += prefix[0]
+        return prefix
+
+    def first_child(self, child: str, parent_index: np.ndarray) -> np.ndarray:
+        """Row index of the first child of each parent (children of parent p are contiguous)."""
+        result = np.empty(parent_index.shape, dtype=np.int64)
+        blocks = parent_index // PARENT_BLOCK_ROWS
+        for block in np.unique(blocks):
+            mask = blocks == block
+            prefix = self._block_prefix(child, int(block))
+            result[mask] = prefix[parent_index[mask] - block * PARENT_BLOCK_ROWS]
+        return result
+
+    def parent_of(self, child: str, child_index: np.ndarray) -> np.ndarray:
+        layout = self._child_layout(child)
+        result = np.empty(child_index.shape, dtype=np.int64)
+        blocks = np.searchsorted(layout.block_offsets, child_index, side="right") - 1
+        for block in np.unique(blocks):
+            mask = blocks == block
+            prefix = self._block_prefix(child, int(block))
+            local = np.searchsorted(prefix, child_index[mask], side="right") - 1
+            result[mask] = block * PARENT_BLOCK_ROWS + local
+        return result
+
+    def children(self, child: str, parent_index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(child row indices, their parent indices, child count per parent) for the given parents."""
+        counts = self.child_counts(child, parent_index)
+        starts = self.first_child(child, parent_index)
+        total = int(counts.sum())
+        owner = np.repeat(np.arange(len(parent_index)), counts)
+        run_start = np.repeat(np.cumsum(counts) - counts, counts)
+        child_index = np.repeat(starts, counts) + (np.arange(total, dtype=np.int64) - run_start)
+        return child_index, parent_index[owner], counts
+
+    # --- output --------------------------------------------------------------------------------------
+    def arrow_schema(self, table: str) -> pa.Schema:
+        from .convert import arrow_type
+
+        columns = self.spec.tables[table].columns
+        return pa.schema(
+            [pa.field(name, arrow_type(col.type), nullable=col.null_fraction > 0) for name, col in columns.items() if not col.hidden]
+        )
+
+    def batch(self, table: str, first_row: int, n_rows: int) -> pa.RecordBatch:
+        index = np.arange(first_row, first_row + n_rows, dtype=np.int64)
+        rows = self.rows(table, index)
+        schema = self.arrow_schema(table)
+        arrays = [rows.arrow(name) for name in schema.names]
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    def batches(self, table: str, first_row: int, n_rows: int, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        stop = first_row + n_rows
+        for start in range(first_row, stop, chunk_rows):
+            yield self.batch(table, start, min(chunk_rows, stop - start))
+
+
+class RowSet:
+    """Some rows of one table (by index), with each column computed at most once."""
+
+    def __init__(self, runtime: DatasetRuntime, table: str, index: np.ndarray, parent_index: np.ndarray | None) -> None:
+        self.runtime = runtime
+        self.table = table
+        self.spec = runtime.spec.tables[table]
+        self.index = index
+        self._parent_index = parent_index
+        self._values: dict[str, Values] = {}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def parent_index(self) -> np.ndarray:
+        if self._parent_index is None:
+            self._parent_index = self.runtime.parent_of(self.table, self.index)
+        return self._parent_index
+
+    def get(self, column: str) -> Values:
+        """The column's values without nulls applied: what other columns compute from."""
+        values = self._values.get(column)
+        if values is None:
+            from .columns import generate_column
+
+            values = generate_column(self.spec.columns[column], self, self.runtime.key(self.table, column))
+            self._values[column] = values
+        return values
+
+    def arrow(self, column: str) -> pa.Array:
+        spec = self.spec.columns[column]
+        null_mask = None
+        if spec.null_fraction > 0:
+            null_mask = rnd.uniform(rnd.substream(self.runtime.key(self.table, column), 99), self.index) < spec.null_fraction
+        return to_arrow(self.get(column), spec.type, null_mask)

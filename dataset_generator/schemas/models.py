@@ -1,0 +1,347 @@
+"""Typed models of the dataset spec language (what a YAML dataset file is validated into).
+
+A spec is pure description: parameters are already substituted when these models are built, and
+nothing random happens here. Column generators are a tagged union on `gen`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ColumnType = Literal[
+    "int8", "int16", "int32", "int64", "float32", "float64", "bool", "string", "date", "timestamp"
+]
+INTEGER_TYPES = ("int8", "int16", "int32", "int64")
+FLOAT_TYPES = ("float32", "float64")
+NUMERIC_TYPES = INTEGER_TYPES + FLOAT_TYPES
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnBase(_Model):
+    type: ColumnType
+    null_fraction: float = Field(0.0, ge=0.0, le=1.0)
+    hidden: bool = False  # computed for other columns (templates, expressions) but not written
+    description: str = ""
+
+
+class _Bounded(ColumnBase):
+    min: float | None = None
+    max: float | None = None
+    round: int | None = Field(None, ge=0, le=12)
+
+
+class SequenceColumn(ColumnBase):
+    gen: Literal["sequence"]
+    type: ColumnType = "int64"
+    start: int = 1
+    step: int = Field(1, ge=1)
+
+
+class UniformColumn(_Bounded):
+    gen: Literal["uniform"]
+    low: float
+    high: float  # inclusive for integer types, exclusive for floats
+
+    @model_validator(mode="after")
+    def _check_range(self) -> UniformColumn:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+
+class NormalColumn(_Bounded):
+    gen: Literal["normal"]
+    mean: float
+    std: float = Field(gt=0)
+
+
+class LogNormalColumn(_Bounded):
+    gen: Literal["lognormal"]
+    mean: float  # of the underlying normal
+    sigma: float = Field(gt=0)
+
+
+class GammaColumn(_Bounded):
+    gen: Literal["gamma"]
+    shape: float = Field(gt=0)
+    scale: float = Field(1.0, gt=0)
+
+
+class PoissonColumn(_Bounded):
+    gen: Literal["poisson"]
+    type: ColumnType = "int64"
+    lam: float = Field(gt=0)
+
+
+class ZipfColumn(_Bounded):
+    gen: Literal["zipf"]
+    type: ColumnType = "int64"
+    a: float = Field(1.2, gt=0)
+    n: int = Field(1000, ge=1)  # values are ranks 1..n, rank 1 the most frequent
+
+
+class ChoiceColumn(ColumnBase):
+    gen: Literal["choice"]
+    type: ColumnType = "string"
+    values: list[Any] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _check_weights(self) -> ChoiceColumn:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                )
+            if any(weight < 0 for weight in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be non-negative and not all zero")
+        return self
+
+
+class BooleanColumn(ColumnBase):
+    gen: Literal["boolean"]
+    type: ColumnType = "bool"
+    p: float = Field(0.5, ge=0.0, le=1.0)
+
+
+def _check_weights_len(weights: list[float] | None, expected: int, name: str) -> None:
+    if weights is not None:
+        if len(weights) != expected:
+            raise ValueError(f"{name} needs {expected} entries (got {len(weights)})")
+        if any(weight < 0 for weight in weights) or sum(weights) <= 0:
+            raise ValueError(f"{name} must be non-negative and not all zero")
+
+
+class _TimeWeights(ColumnBase):
+    hour_weights: list[float] | None = None  # 24 entries, hour 0 first
+    weekday_weights: list[float] | None = None  # 7 entries, Monday first
+
+    @model_validator(mode="after")
+    def _check_time_weights(self) -> _TimeWeights:
+        _check_weights_len(self.hour_weights, 24, "hour_weights")
+        _check_weights_len(self.weekday_weights, 7, "weekday_weights")
+        return self
+
+
+class DateColumn(_TimeWeights):
+    gen: Literal["date"]
+    type: ColumnType = "date"
+    start: dt.date
+    end: dt.date  # inclusive
+    end_offset_days: int = 0  # e.g. -1 with end = the first order date: strictly before it
+
+    @model_validator(mode="after")
+    def _check_range(self) -> DateColumn:
+        if self.end + dt.timedelta(days=self.end_offset_days) < self.start:
+            raise ValueError(f"end ({self.end} {self.end_offset_days:+d} days) is before start ({self.start})")
+        return self
+
+
+class TimestampColumn(_TimeWeights):
+    gen: Literal["timestamp"]
+    type: ColumnType = "timestamp"
+    start: dt.date
+    end: dt.date  # inclusive: the whole end day
+
+    @model_validator(mode="after")
+    def _check_range(self) -> TimestampColumn:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+
+class EventTimeColumn(_TimeWeights):
+    """The table's time driver: the day comes from the table's `time` plan, the time of day from hour_weights."""
+
+    gen: Literal["event_time"]
+    type: ColumnType = "timestamp"
+
+
+class UuidColumn(ColumnBase):
+    gen: Literal["uuid"]
+    type: ColumnType = "string"
+
+
+class TemplateColumn(ColumnBase):
+    gen: Literal["template"]
+    type: ColumnType = "string"
+    template: str  # "{first_name}.{last_name}@{domain}", "{n:04d}" zero-pads integer columns
+    transform: Literal["none", "lower", "slug"] = "none"  # applied to substituted values, not literals
+
+
+class FakerColumn(ColumnBase):
+    gen: Literal["faker"]
+    type: ColumnType = "string"
+    provider: str  # a Faker provider method: first_name, last_name, city, street_name, company...
+    locale: str | None = None  # default: the dataset's `locale` parameter, else en_US
+    pool_size: int = Field(10_000, ge=1, le=1_000_000)
+
+
+class ForeignKeyColumn(ColumnBase):
+    gen: Literal["foreign_key"]
+    type: ColumnType = "int64"
+    table: str
+    column: str
+    distribution: Literal["uniform", "zipf"] = "uniform"
+    a: float = Field(1.1, gt=0)  # Zipf exponent
+
+
+class LookupColumn(ColumnBase):
+    """The value of `column` in the row that the foreign key `via` points to."""
+
+    gen: Literal["lookup"]
+    via: str
+    column: str
+
+
+class ParentColumn(ColumnBase):
+    """The value of `column` in this child row's parent row."""
+
+    gen: Literal["parent"]
+    column: str
+
+
+class ExprColumn(ColumnBase):
+    """A SQL expression over the table's other columns, evaluated by Polars: `ROUND(qty * unit_price, 2)`."""
+
+    gen: Literal["expr"]
+    expr: str
+
+
+class ChildrenSumColumn(ColumnBase):
+    """Sum of `column` over this row's children in the child table `table`."""
+
+    gen: Literal["children_sum"]
+    type: ColumnType = "float64"
+    table: str
+    column: str
+    round: int | None = Field(None, ge=0, le=12)
+
+
+Column = Annotated[
+    SequenceColumn
+    | UniformColumn
+    | NormalColumn
+    | LogNormalColumn
+    | GammaColumn
+    | PoissonColumn
+    | ZipfColumn
+    | ChoiceColumn
+    | BooleanColumn
+    | DateColumn
+    | TimestampColumn
+    | EventTimeColumn
+    | UuidColumn
+    | TemplateColumn
+    | FakerColumn
+    | ForeignKeyColumn
+    | LookupColumn
+    | ParentColumn
+    | ExprColumn
+    | ChildrenSumColumn,
+    Field(discriminator="gen"),
+]
+
+
+class TimeSpec(_Model):
+    """Rows spread over days: `per_day` rows each day (shaped by weekday weights and noise), or `rows` in total."""
+
+    column: str
+    start: dt.date
+    end: dt.date  # inclusive
+    per_day: float | None = Field(None, ge=0)
+    rows: int | None = Field(None, ge=0)
+    weekday_weights: list[float] | None = None
+    daily_noise: float = Field(0.0, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> TimeSpec:
+        if (self.per_day is None) == (self.rows is None):
+            raise ValueError("give exactly one of per_day or rows")
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        _check_weights_len(self.weekday_weights, 7, "weekday_weights")
+        return self
+
+
+class ChildCount(_Model):
+    distribution: Literal["poisson", "uniform", "fixed"] = "poisson"
+    lam: float | None = Field(None, gt=0)
+    low: int | None = Field(None, ge=0)
+    high: int | None = Field(None, ge=0)
+    value: int | None = Field(None, ge=0)
+    min: int = Field(0, ge=0)
+    max: int = Field(1_000, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ChildCount:
+        needed = {"poisson": ("lam",), "uniform": ("low", "high"), "fixed": ("value",)}[self.distribution]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"distribution {self.distribution} needs {', '.join(missing)}")
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+class ParentSpec(_Model):
+    table: str
+    count: ChildCount
+
+
+class TableSpec(_Model):
+    description: str = ""
+    rows: int | None = Field(None, ge=0)
+    time: TimeSpec | None = None
+    parent: ParentSpec | None = None
+    partition_by: list[Literal["year", "month", "day"]] = Field(default_factory=list)
+    columns: dict[str, Column] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> TableSpec:
+        given = [name for name in ("rows", "time", "parent") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of rows, time or parent (got {', '.join(given) or 'none'})")
+        if self.partition_by and self.rows is not None:
+            raise ValueError("partition_by needs a time-driven table (time:) or a child of one (parent:)")
+        if self.partition_by != ["year", "month", "day"][: len(self.partition_by)]:
+            raise ValueError("partition_by must be a prefix of [year, month, day]")
+        if self.time is not None:
+            column = self.columns.get(self.time.column)
+            if column is None:
+                raise ValueError(f"time.column {self.time.column!r} is not a column of this table")
+            if not isinstance(column, EventTimeColumn):
+                raise ValueError(f"time.column {self.time.column!r} must use gen: event_time")
+        return self
+
+    @property
+    def visible_columns(self) -> list[str]:
+        return [name for name, column in self.columns.items() if not column.hidden]
+
+
+class ParameterSpec(_Model):
+    type: Literal["int", "float", "str", "date", "bool"]
+    default: Any
+    scale: bool = False  # multiplied by --scale (sizes)
+    min: float | None = None
+    description: str = ""
+
+
+class DatasetSpec(_Model):
+    name: str
+    description: str = ""
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    tables: dict[str, TableSpec] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not value.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("name may hold letters, digits, '-' and '_' only")
+        return value
