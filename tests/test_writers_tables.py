@@ -326,3 +326,121 @@ def test_iceberg_other_catalog_and_namespace(tmp_path: Path) -> None:
     )
     assert catalog.load_table(("sales", "order_items")).scan().count() == CHILD_ROWS
     assert not (tmp_path / "out" / "_catalog").exists()
+
+
+# ---------------------------------------------------------------- DuckLake
+
+
+def _ducklake(tmp_path: Path, **options: object) -> TableWriter:
+    return create_writer("ducklake", output_uri=str(tmp_path), options=WriterOptions(**options))
+
+
+def _attach(con, tmp_path: Path) -> None:
+    con.execute(f"ATTACH 'ducklake:{tmp_path}/catalog.ducklake' AS lake (READ_ONLY)")
+
+
+def _snapshots(tmp_path: Path) -> int:
+    from dataset_generator.writers._duckdb import connect_duckdb
+
+    con = connect_duckdb(["ducklake"])
+    try:
+        _attach(con, tmp_path)
+        return con.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_ducklake_create_read_back(tmp_path: Path, duckdb_con, spawn_pool) -> None:
+    result = _run(_ducklake(tmp_path, compression="zstd", row_group_rows=500), pool=spawn_pool)
+    assert (result.rows, result.files) == (ROWS, 6)
+    # Snapshot 0 creates the schema; this run is exactly one more.
+    assert _snapshots(tmp_path) == 2 and result.version == "1"
+
+    _attach(duckdb_con, tmp_path)
+    count, ids, first = duckdb_con.execute(
+        "SELECT count(*), count(DISTINCT transaction_id), min(datetime) FROM lake.transactions"
+    ).fetchone()
+    assert (count, ids) == (ROWS, ROWS) and str(first).startswith("2024-01-30")
+    types = {row[0]: row[1] for row in duckdb_con.execute("DESCRIBE lake.transactions").fetchall()}
+    assert types == {
+        "transaction_id": "VARCHAR",
+        "datetime": "TIMESTAMP",
+        "customer_id": "BIGINT",
+        "order_qty": "INTEGER",
+        "order_amount": "DOUBLE",
+        "is_refund": "BOOLEAN",
+        "order_date": "DATE",
+    }
+    # Each file carries its day partition (derived by DuckLake from the file), so filters prune files.
+    per_file = duckdb_con.execute(
+        "SELECT data_file_id, string_agg(partition_value, ',' ORDER BY partition_value) "
+        "FROM __ducklake_metadata_lake.ducklake_file_partition_value GROUP BY ALL"
+    ).fetchall()
+    assert len(per_file) == 6 and {values for _, values in per_file} == {"1,2024,30", "1,2024,31", "1,2,2024"}
+    february = duckdb_con.execute(
+        "SELECT count(*) FROM lake.transactions WHERE datetime >= '2024-02-01'"
+    ).fetchone()[0]
+
+    # The data files are plain Parquet that other engines read directly.
+    files = _data_files(tmp_path / "data" / "main" / "transactions")
+    assert len(files) == 6 and all("year=2024" in str(path) for path in files)
+    frame = pl.scan_parquet([str(path) for path in files]).collect()
+    assert (
+        frame.height == ROWS
+        and frame.filter(pl.col("datetime") >= pl.datetime(2024, 2, 1)).height == february
+    )
+    metadata = pq.ParquetFile(files[0]).metadata
+    assert metadata.row_group(0).column(0).compression == "ZSTD" and metadata.row_group(0).num_rows <= 500
+    assert pq.read_table(files[0]).schema.field("datetime").type == "timestamp[us]"
+
+
+def test_ducklake_modes_and_time_travel(tmp_path: Path, duckdb_con) -> None:
+    _run(_ducklake(tmp_path))
+    with pytest.raises(WriterError, match="--mode overwrite"):
+        _ducklake(tmp_path).open_table(transactions_info())
+    _run(_ducklake(tmp_path, mode="append"))
+    assert _snapshots(tmp_path) == 3
+    result = _run(_ducklake(tmp_path, mode="overwrite"), parts=transactions_by_partition(1000, seed=7))
+    assert _snapshots(tmp_path) == 4 and result.version == "3"
+
+    _attach(duckdb_con, tmp_path)
+    counts = [
+        duckdb_con.execute(f"SELECT count(*) FROM lake.transactions AT (VERSION => {version})").fetchone()[0]
+        for version in (1, 2, 3)
+    ]
+    assert counts == [ROWS, 2 * ROWS, 1000]
+
+
+def test_ducklake_abort_keeps_previous_snapshot(tmp_path: Path) -> None:
+    _run(_ducklake(tmp_path))
+    before = _files_on_disk(tmp_path / "data")
+    for mode in ("append", "overwrite"):
+        writer = _ducklake(tmp_path, mode=mode)
+        handle = writer.open_table(transactions_info())
+        files = write_files(writer, handle, transactions_by_partition(ROWS))
+        writer.abort(handle, files)
+        assert _files_on_disk(tmp_path / "data") == before
+    assert _snapshots(tmp_path) == 2
+
+    writer = _ducklake(tmp_path)
+    handle = writer.open_table(child_info())
+    writer.abort(handle, write_files(writer, handle, child_by_partition()))
+    assert not (tmp_path / "data" / "main" / "order_items").exists()
+
+
+def test_ducklake_child_table_identity_partitions(tmp_path: Path, duckdb_con) -> None:
+    _run(_ducklake(tmp_path), info=child_info(), parts=child_by_partition())
+    _attach(duckdb_con, tmp_path)
+    rows = duckdb_con.execute(
+        "SELECT year, month, day, count(*) FROM lake.order_items GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    assert rows == [("2024", "01", "30", 200), ("2024", "01", "31", 200), ("2024", "02", "01", 200)]
+    files = _data_files(tmp_path / "data" / "main" / "order_items")
+    assert pq.read_table(files[0]).column_names == [
+        "item_id",
+        "transaction_id",
+        "sku",
+        "year",
+        "month",
+        "day",
+    ]

@@ -1,0 +1,339 @@
+"""DuckLake tables through DuckDB and the `ducklake` extension from PyPI (never downloaded at run time).
+
+Layout by default: the DuckLake metadata is a DuckDB file inside the output (`<output>/catalog.ducklake`) and
+data files live under `<output>/data/` (DuckLake's DATA_PATH), so the output directory is self-contained:
+
+    ATTACH 'ducklake:<output>/catalog.ducklake' AS lake (DATA_PATH '<output>/data/')
+
+`metadata_uri` puts the metadata elsewhere: a DuckDB file path, `sqlite:<path>` or `postgres:<libpq dsn>`
+(which need the `duckdb-extension-sqlite-scanner` / `duckdb-extension-postgres-scanner` packages);
+`data_path` moves the data files (required with an S3 output: `s3://bucket/prefix/data/` is derived from it).
+
+Protocol: a DuckDB connection cannot be shared across processes, so workers write plain Parquet files with
+pyarrow (the Parquet format's encoder) into `<DATA_PATH>/<schema>/<table>/year=…/month=…/day=…/`, and `commit`
+registers them with `ducklake_add_data_files` in ONE DuckDB transaction, together with CREATE TABLE / SET
+PARTITIONED BY for a new table or DELETE FROM for an overwrite: one DuckLake snapshot per table per run.
+DuckLake takes ownership of the files (its compaction and cleanup may later rewrite or delete them).
+
+Partitioning: a table with its own time column is `SET PARTITIONED BY (year(ts), month(ts), day(ts))` (a
+prefix of it for year/month); DuckLake derives each added file's partition values from its contents. A child
+table partitioned by its parent's time gets year/month/day VARCHAR columns, written into its files, with
+identity partitions, matching its Delta and Hive layouts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import ClassVar
+
+import pyarrow as pa
+
+from ..errors import WriterError
+from ..storage import S3Config, is_s3_uri
+from ._duckdb import connect_duckdb, duckdb
+from .base import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, new_run_id, partition_path
+from .options import WriterOptions
+from .parquet import ParquetWriter
+
+CATALOG_ALIAS = "lake"
+DEFAULT_METADATA_FILE = "catalog.ducklake"
+DEFAULT_DATA_DIR = "data"
+DEFAULT_SCHEMA = "main"
+# Metadata URI prefix -> the DuckDB extension that DuckLake needs to reach that catalog database.
+_METADATA_EXTENSIONS: dict[str, str] = {"sqlite:": "sqlite_scanner", "postgres:": "postgres_scanner"}
+# WriterOptions codec -> DuckLake `parquet_compression` option (used when DuckDB itself rewrites files).
+_DUCKLAKE_CODECS = {"none": "uncompressed"}
+
+
+def duckdb_s3_secret_sql(s3: S3Config | None) -> str | None:
+    """A `CREATE SECRET` statement giving DuckDB access to S3; None when there is no S3 configuration."""
+    if s3 is None:
+        return None
+    parts = ["TYPE s3", f"REGION {_literal(s3.region or 'us-east-1')}"]
+    if s3.key:
+        parts.append(f"KEY_ID {_literal(s3.key)}")
+    if s3.secret:
+        parts.append(f"SECRET {_literal(s3.secret)}")
+    if s3.session_token:
+        parts.append(f"SESSION_TOKEN {_literal(s3.session_token)}")
+    if s3.endpoint_url:
+        endpoint = s3.endpoint_url
+        use_ssl = not endpoint.startswith("http://")
+        endpoint = endpoint.split("://", 1)[-1].rstrip("/")
+        parts += [f"ENDPOINT {_literal(endpoint)}", "URL_STYLE 'path'", f"USE_SSL {str(use_ssl).lower()}"]
+    return f"CREATE OR REPLACE SECRET dataset_generator_s3 ({', '.join(parts)})"
+
+
+class DuckLakeWriter(ParquetWriter):
+    name: ClassVar[str] = "ducklake"
+    description: ClassVar[str] = "DuckLake tables (DuckDB), one snapshot per table per run"
+
+    def __init__(
+        self,
+        output_uri: str,
+        s3: S3Config | None = None,
+        options: WriterOptions | None = None,
+        *,
+        metadata_uri: str | None = None,
+        data_path: str | None = None,
+        schema: str | None = None,
+    ) -> None:
+        super().__init__(output_uri, s3=s3, options=options)
+        if metadata_uri is None and is_s3_uri(output_uri):
+            raise WriterError(
+                "DuckLake output on S3 needs its metadata elsewhere: pass --metadata-uri "
+                "(a local .ducklake file, sqlite:<path> or postgres:<dsn>)"
+            )
+        self.metadata_uri = metadata_uri
+        self.data_path = data_path
+        self.schema = schema or DEFAULT_SCHEMA
+
+    # ------------------------------------------------------------------ connection (client only)
+
+    def _metadata(self) -> str:
+        if self.metadata_uri is not None:
+            return self.metadata_uri.removeprefix("ducklake:")
+        return self.storage.join(DEFAULT_METADATA_FILE)
+
+    def _data_path(self) -> str:
+        path = self.data_path or self.storage.join(DEFAULT_DATA_DIR)
+        return path.rstrip("/") + "/"
+
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        metadata = self._metadata()
+        extensions = ["ducklake"]
+        extensions += [ext for prefix, ext in _METADATA_EXTENSIONS.items() if metadata.startswith(prefix)]
+        secret = duckdb_s3_secret_sql(self.s3) if is_s3_uri(self._data_path()) else None
+        if secret is not None:
+            extensions.append("httpfs")
+        if not any(metadata.startswith(prefix) for prefix in _METADATA_EXTENSIONS):
+            os.makedirs(os.path.dirname(os.path.abspath(metadata)), exist_ok=True)
+        con = connect_duckdb(extensions)
+        try:
+            if secret is not None:
+                con.execute(secret)
+            con.execute(
+                f"ATTACH {_literal('ducklake:' + metadata)} AS {CATALOG_ALIAS} (DATA_PATH {_literal(self._data_path())})"
+            )
+            yield con
+        except duckdb.Error as exc:
+            raise WriterError(f"DuckLake at {metadata}: {_first_line(exc)}") from exc
+        finally:
+            con.close()
+
+    def _qualified(self, table: str) -> str:
+        return f"{CATALOG_ALIAS}.{_ident(self.schema)}.{_ident(table)}"
+
+    def _existing_columns(self, con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+        rows = con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ? "
+            "ORDER BY column_index",
+            [CATALOG_ALIAS, self.schema, table],
+        ).fetchall()
+        return [row[0] for row in rows] or None
+
+    def _stored_data_path(self, con: duckdb.DuckDBPyConnection) -> str:
+        # An existing lake keeps the DATA_PATH it was created with, whatever this run passed.
+        row = con.execute(
+            f"SELECT value FROM __ducklake_metadata_{CATALOG_ALIAS}.ducklake_metadata WHERE key = 'data_path'"
+        ).fetchone()
+        return row[0] if row and row[0] else self._data_path()
+
+    # ------------------------------------------------------------------ protocol
+
+    def open_table(self, table: TableInfo) -> TableHandle:
+        mode = self.options.mode
+        with self._connect() as con:
+            columns = self._existing_columns(con, table.name)
+            data_path = self._stored_data_path(con)
+            snapshot = con.execute(
+                f"SELECT max(snapshot_id) FROM ducklake_snapshots('{CATALOG_ALIAS}')"
+            ).fetchone()[0]
+        wanted = ducklake_arrow_schema(table).names
+        if columns is not None and mode == "error":
+            raise WriterError(
+                f"DuckLake table {table.name!r} already exists in {self._metadata()} (snapshot {snapshot}); "
+                "use --mode overwrite to replace it or --mode append to add to it"
+            )
+        if columns is not None and mode == "append" and columns != list(wanted):
+            raise WriterError(
+                f"cannot append to DuckLake table {table.name!r}: its columns differ from this dataset's; "
+                "use --mode overwrite"
+            )
+        location = _join(data_path, self.schema, table.name)
+        return TableHandle(
+            table=table,
+            run_id=new_run_id(),
+            location=location,
+            mode=mode,
+            extra={"exists": columns is not None, "snapshot": snapshot},
+        )
+
+    def write_file(
+        self,
+        handle: TableHandle,
+        partition: PartitionValues,
+        file_index: int,
+        batches: Iterable[pa.RecordBatch],
+        *,
+        only_file: bool = False,
+    ) -> FileInfo:
+        storage = self.storage
+        table = handle.table
+        name = f"part-{file_index:05d}-{handle.run_id}{self.extension}"
+        directory = partition_path(partition)
+        path = (
+            storage.join(handle.location, directory, name)
+            if directory
+            else storage.join(handle.location, name)
+        )
+        file_table = table
+        if _identity_partitioned(table):
+            # Identity partition values must be in the files: DuckLake derives partitions from file contents.
+            schema = ducklake_arrow_schema(table)
+            file_table = TableInfo(
+                name=table.name,
+                schema=schema,
+                partition_columns=table.partition_columns,
+                time_column=None,
+                dictionary_columns=table.dictionary_columns,
+                expected_rows=table.expected_rows,
+            )
+            batches = _with_partition_columns(batches, partition, schema)
+        with storage.open_write(path) as sink:
+            rows, stats = self._encode(sink, file_table, batches)
+        return FileInfo(
+            table=table.name,
+            path=path,
+            staged_path=path,
+            rows=rows,
+            bytes=storage.size(path),
+            partition=partition,
+            stats=stats,
+        )
+
+    def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
+        table = handle.table
+        qualified = self._qualified(table.name)
+        with self._connect() as con:
+            codec = self.options.compression
+            # Lake-wide (per-table options cannot be set on a table created in the same transaction); it
+            # only steers files DuckDB itself writes later (inserts, compaction) and creates no snapshot.
+            con.execute(
+                f"CALL {CATALOG_ALIAS}.set_option('parquet_compression', ?)",
+                [_DUCKLAKE_CODECS.get(codec, codec)],
+            )
+            con.execute("BEGIN TRANSACTION")
+            try:
+                columns = self._existing_columns(con, table.name)
+                wanted = list(ducklake_arrow_schema(table).names)
+                if columns is not None and handle.mode == "overwrite" and columns != wanted:
+                    con.execute(f"DROP TABLE {qualified}")
+                    columns = None
+                if columns is None:
+                    if handle.extra["exists"] and handle.mode != "overwrite":
+                        raise WriterError(
+                            f"DuckLake table {table.name!r} was dropped while this run was writing"
+                        )
+                    self._create_table(con, table)
+                elif handle.mode == "overwrite":
+                    # Old files stay referenced by earlier snapshots: time travel keeps working.
+                    con.execute(f"DELETE FROM {qualified}")
+                elif handle.mode == "error":
+                    raise WriterError(
+                        f"DuckLake table {table.name!r} was created by someone else during this run"
+                    )
+                if files:
+                    con.execute(
+                        "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
+                        [CATALOG_ALIAS, table.name, [info.path for info in files], self.schema],
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            snapshot = con.execute(
+                f"SELECT max(snapshot_id) FROM ducklake_snapshots('{CATALOG_ALIAS}')"
+            ).fetchone()[0]
+        return CommitInfo(
+            table=table.name,
+            location=handle.location,
+            files=len(files),
+            rows=sum(info.rows for info in files),
+            bytes=sum(info.bytes for info in files),
+            version=str(snapshot),
+        )
+
+    def _create_table(self, con: duckdb.DuckDBPyConnection, table: TableInfo) -> None:
+        schema = ducklake_arrow_schema(table)
+        # DuckDB's own Arrow type mapping gives the column types (TIMESTAMP, DATE, INTEGER, DECIMAL…).
+        con.register("dataset_generator_empty", schema.empty_table())
+        try:
+            described = con.execute("DESCRIBE SELECT * FROM dataset_generator_empty").fetchall()
+        finally:
+            con.unregister("dataset_generator_empty")
+        columns = ", ".join(f"{_ident(name)} {type_name}" for name, type_name, *_ in described)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG_ALIAS}.{_ident(self.schema)}")
+        con.execute(f"CREATE TABLE {self._qualified(table.name)} ({columns})")
+        keys = partition_keys(table)
+        if keys:
+            con.execute(f"ALTER TABLE {self._qualified(table.name)} SET PARTITIONED BY ({', '.join(keys)})")
+
+    def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
+        storage = self.storage
+        storage.remove(info.path for info in files)
+        if not handle.extra["exists"] and not storage.list_files(handle.location):
+            storage.remove_tree(handle.location)
+
+
+def partition_keys(table: TableInfo) -> list[str]:
+    """DuckLake partition key expressions: time transforms on the time column, or identity columns."""
+    columns = list(table.partition_columns)
+    if table.time_column is None:
+        return [_ident(name) for name in columns]
+    return [f"{name}({_ident(table.time_column)})" for name in columns]
+
+
+def ducklake_arrow_schema(table: TableInfo) -> pa.Schema:
+    """Columns of the DuckLake table: the data columns, plus year/month/day strings for a child table."""
+    if not _identity_partitioned(table):
+        return table.schema
+    present = set(table.schema.names)
+    extra = [pa.field(name, pa.string()) for name in table.partition_columns if name not in present]
+    return pa.schema(list(table.schema) + extra)
+
+
+def _identity_partitioned(table: TableInfo) -> bool:
+    return bool(table.partition_columns) and table.time_column is None
+
+
+def _with_partition_columns(
+    batches: Iterable[pa.RecordBatch], partition: PartitionValues, schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
+    values = dict(partition)
+    for batch in batches:
+        constants = [
+            pa.repeat(pa.scalar(values.get(field.name), pa.string()), batch.num_rows)
+            for field in schema
+            if field.name not in batch.schema.names
+        ]
+        yield pa.RecordBatch.from_arrays([*batch.columns, *constants], schema=schema)
+
+
+def _join(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *parts])
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
