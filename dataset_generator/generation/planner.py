@@ -73,7 +73,7 @@ def make_plan(
     table_plans = []
     for name in selected:
         partition_columns = effective_partition(spec, name, options.partition)
-        segments = partition_segments(spec, layouts, name, partition_columns)
+        segments = partition_segments(runtime, name, partition_columns)
         table_spec = spec.tables[name]
         info = TableInfo(
             name=name,
@@ -109,10 +109,9 @@ def _has_time(spec: DatasetSpec, table: str) -> bool:
     return table_spec.parent is not None and _has_time(spec, table_spec.parent.table)
 
 
-def partition_segments(
-    spec: DatasetSpec, layouts: dict[str, Layout], table: str, columns: tuple[str, ...]
-) -> list[tuple[PartitionValues, int, int]]:
+def partition_segments(runtime: DatasetRuntime, table: str, columns: tuple[str, ...]) -> list[tuple[PartitionValues, int, int]]:
     """(partition values, first row, row count) of each partition, in row order."""
+    spec, layouts = runtime.spec, runtime.layouts
     layout = layouts[table]
     if not columns:
         return [((), 0, layout.rows)]
@@ -123,7 +122,6 @@ def partition_segments(
     # Consecutive days with the same key (e.g. one month) form one partition.
     bounds = [0] + [day for day in range(1, len(keys)) if keys[day] != keys[day - 1]] + [len(keys)]
     boundaries = root_layout.day_offsets[bounds]
-    runtime = DatasetRuntime(spec, 0, layouts)  # only layouts are read below; the seed is in them already
     for child in chain:
         boundaries = _child_rows_before(runtime, layouts, child, boundaries)
     segments = []

@@ -18,28 +18,29 @@ if TYPE_CHECKING:
     from .runtime import RowSet
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# _HEX_PAIRS[b] holds the two ASCII hex digits of byte b, in memory order.
+_HEX_PAIRS = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 15]], axis=1).copy().view(np.uint16).reshape(256)
 _DASHES_AFTER = (8, 12, 16, 20)  # hex digit positions after which a uuid has a dash
 
 
 def uuid(column: UuidColumn, rows: RowSet, key: int) -> Values:
     """RFC 4122 version-4 uuids, built as one fixed-width byte buffer and wrapped as Arrow strings."""
-    high = rnd.random_bits(rnd.substream(key, 0), rows.index)
-    low = rnd.random_bits(rnd.substream(key, 1), rows.index)
-    high = (high & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x4000)
-    low = (low & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(0x8000000000000000)
-    raw = np.stack([high.astype(">u8"), low.astype(">u8")], axis=1).view(np.uint8).reshape(-1, 16)
-    digits = np.empty((len(raw), 32), dtype=np.uint8)
-    digits[:, 0::2] = _HEX[raw >> 4]
-    digits[:, 1::2] = _HEX[raw & 15]
-    text = np.full((len(raw), 36), ord("-"), dtype=np.uint8)
-    source = 0
-    target = 0
+    count = len(rows)
+    words = np.empty((count, 2), dtype=">u8")  # big-endian: bytes come out in uuid order
+    words[:, 0] = (rnd.random_bits(rnd.substream(key, 0), rows.index) & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x4000)
+    words[:, 1] = (rnd.random_bits(rnd.substream(key, 1), rows.index) & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(
+        0x8000000000000000
+    )
+    # One lookup per byte: each byte becomes its two hex digits at once.
+    digits = _HEX_PAIRS[words.view(np.uint8).reshape(count, 16)].view(np.uint8).reshape(count, 32)
+    text = np.full((count, 36), ord("-"), dtype=np.uint8)
+    source = target = 0
     for stop in (*_DASHES_AFTER, 32):
         width = stop - source
         text[:, target : target + width] = digits[:, source:stop]
         source, target = stop, target + width + 1
-    offsets = np.arange(0, 36 * (len(raw) + 1), 36, dtype=np.int32)
-    return pa.StringArray.from_buffers(len(raw), pa.py_buffer(offsets), pa.py_buffer(text.reshape(-1)))
+    offsets = np.arange(0, 36 * (count + 1), 36, dtype=np.int32)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(text.reshape(-1)))
 
 
 def faker(column: FakerColumn, rows: RowSet, key: int) -> Values:
