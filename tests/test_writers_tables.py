@@ -444,3 +444,24 @@ def test_ducklake_child_table_identity_partitions(tmp_path: Path, duckdb_con) ->
         "month",
         "day",
     ]
+
+
+def test_ducklake_sqlite_metadata(tmp_path: Path) -> None:
+    pytest.importorskip("duckdb_extension_sqlite_scanner")
+    from dataset_generator.writers._duckdb import connect_duckdb
+
+    metadata = tmp_path / "meta" / "lake.sqlite"
+    writer = create_writer(
+        "ducklake",
+        output_uri=str(tmp_path / "out"),
+        options=WriterOptions(),
+        metadata_uri=f"sqlite:{metadata}",
+    )
+    _run(writer, info=child_info(), parts=child_by_partition())
+    assert metadata.is_file() and not (tmp_path / "out" / "catalog.ducklake").exists()
+    con = connect_duckdb(["ducklake", "sqlite_scanner"])
+    try:
+        con.execute(f"ATTACH 'ducklake:sqlite:{metadata}' AS lake (READ_ONLY)")
+        assert con.execute("SELECT count(*) FROM lake.order_items").fetchone()[0] == CHILD_ROWS
+    finally:
+        con.close()

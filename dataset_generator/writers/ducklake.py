@@ -109,8 +109,10 @@ class DuckLakeWriter(ParquetWriter):
         secret = duckdb_s3_secret_sql(self.s3) if is_s3_uri(self._data_path()) else None
         if secret is not None:
             extensions.append("httpfs")
-        if not any(metadata.startswith(prefix) for prefix in _METADATA_EXTENSIONS):
-            os.makedirs(os.path.dirname(os.path.abspath(metadata)), exist_ok=True)
+        local_file = _local_metadata_file(metadata)
+        if local_file is not None:
+            # DuckDB and SQLite create the file but not its directory.
+            os.makedirs(os.path.dirname(os.path.abspath(local_file)), exist_ok=True)
         con = connect_duckdb(extensions)
         try:
             if secret is not None:
@@ -321,6 +323,14 @@ def _with_partition_columns(
             if field.name not in batch.schema.names
         ]
         yield pa.RecordBatch.from_arrays([*batch.columns, *constants], schema=schema)
+
+
+def _local_metadata_file(metadata: str) -> str | None:
+    if metadata.startswith("sqlite:"):
+        return metadata[len("sqlite:") :]
+    if metadata.startswith("postgres:"):
+        return None
+    return metadata
 
 
 def _join(base: str, *parts: str) -> str:
