@@ -1,0 +1,98 @@
+"""Modes error/overwrite/append, and failed runs that leave nothing looking complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pytest
+
+from dataset_generator import GenerationFailed, WriterError, WriterOptions, create_writer, generate
+from dataset_generator.writers.base import TableInfo
+from dataset_generator.writers.parquet import ParquetWriter
+from helpers import parquet_glob, run_cli, scalar
+
+ARGS = ("generate", "transactions", "--param", "rows=5000", "--workers", "1")
+
+
+def count(root: Path) -> int:
+    return scalar(f"select count(*) from read_parquet('{parquet_glob(root, 'transactions')}')")
+
+
+def data_files(root: Path) -> list[Path]:
+    return sorted((root / "transactions").rglob("*.parquet"))
+
+
+def test_error_mode_refuses_an_existing_table(tmp_path: Path) -> None:
+    assert run_cli(*ARGS, "-o", tmp_path).exit_code == 0
+    result = run_cli(*ARGS, "-o", tmp_path)
+    assert result.exit_code == 2
+    assert "already exists" in result.output and "--mode overwrite" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_overwrite_leaves_no_stale_files(tmp_path: Path) -> None:
+    assert run_cli(*ARGS, "-o", tmp_path, "--file-rows-target", "1000").exit_code == 0
+    assert len(data_files(tmp_path)) == 5
+    assert run_cli(*ARGS, "-o", tmp_path, "--file-rows-target", "2500", "--mode", "overwrite", "--seed", "1").exit_code == 0
+    assert [path.name for path in data_files(tmp_path)] == ["part-00000.parquet", "part-00001.parquet"]
+    assert count(tmp_path) == 5000
+
+
+def test_append_adds_files_and_doubles_rows(tmp_path: Path) -> None:
+    assert run_cli(*ARGS, "-o", tmp_path).exit_code == 0
+    assert run_cli(*ARGS, "-o", tmp_path, "--mode", "append").exit_code == 0
+    assert count(tmp_path) == 10_000
+    assert len(data_files(tmp_path)) == 2
+
+
+class FailingParquetWriter(ParquetWriter):
+    """Fails while encoding the third file, after two files were written."""
+
+    def _encode(self, sink: BinaryIO, table: TableInfo, batches: Iterable[pa.RecordBatch]) -> tuple[int, dict]:
+        rows, stats = super()._encode(sink, table, batches)
+        marker = Path(self.output_uri) / "calls"
+        calls = int(marker.read_text()) + 1 if marker.exists() else 1
+        marker.write_text(str(calls))
+        if calls == 3:
+            raise OSError("disk full (injected)")
+        return rows, stats
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_failed_run_leaves_nothing_complete_and_rerun_works(tmp_path: Path, workers: int) -> None:
+    writer = FailingParquetWriter(str(tmp_path), options=WriterOptions(file_rows_target=1000))
+    with pytest.raises(GenerationFailed, match="disk full"):
+        generate("transactions", writer, params={"rows": 5000}, workers=workers)
+    assert not (tmp_path / "transactions" / "_SUCCESS").exists()
+    assert data_files(tmp_path) == []
+    (tmp_path / "calls").unlink()
+    # the same command again just works
+    assert run_cli(*ARGS, "-o", tmp_path).exit_code == 0
+    assert count(tmp_path) == 5000
+
+
+def test_leftovers_of_a_killed_run_are_cleared_in_error_mode(tmp_path: Path) -> None:
+    staging = tmp_path / "transactions" / "_temporary" / "20240101T000000-deadbeef"
+    staging.mkdir(parents=True)
+    (staging / "part-00000.parquet").write_bytes(b"half a file")
+    assert run_cli(*ARGS, "-o", tmp_path).exit_code == 0
+    assert not (tmp_path / "transactions" / "_temporary").exists()
+    assert count(tmp_path) == 5000
+
+
+def test_a_foreign_directory_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "transactions").mkdir()
+    (tmp_path / "transactions" / "notes.txt").write_text("mine")
+    result = run_cli(*ARGS, "-o", tmp_path)
+    assert result.exit_code == 2 and "not written by dataset-generator" in result.output
+    assert (tmp_path / "transactions" / "notes.txt").exists()
+
+
+def test_append_to_an_incomplete_table_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "transactions").mkdir()
+    (tmp_path / "transactions" / "part-00000.parquet").write_bytes(b"x")
+    with pytest.raises(WriterError, match="incomplete"):
+        generate("transactions", create_writer("parquet", output_uri=str(tmp_path), options=WriterOptions(mode="append")), params={"rows": 10})
