@@ -526,3 +526,49 @@ def test_writer_pickles_without_storage(s3_bucket: str, s3_config: S3Config) -> 
     storage_clone = pickle.loads(pickle.dumps(writer.storage))
     assert storage_clone.exists(storage_clone.join("x"))
     assert os.environ.get("AWS_EC2_METADATA_DISABLED") == "true"
+
+
+# -- the CLI, as in the user's docs ------------------------------------------------------------------------
+
+
+def _cli(args: list[str], env: dict[str, str]) -> Any:
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[1])
+    full_env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""), **env)
+    command = [sys.executable, "-c", "from dataset_generator.cli import main; main()", *args]
+    return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_writes_parquet_to_s3_with_flags(s3_server: S3Server, s3_bucket: str) -> None:
+    result = _cli(
+        [
+            "generate", "transactions", "--format", "parquet", "--output", f"s3://{s3_bucket}/transactions",
+            "--s3-uri", f"s3://{s3_bucket}", "--s3-key", s3_server.key, "--s3-secret", s3_server.secret,
+            "--s3-endpoint-url", s3_server.endpoint_url, "--s3-region", "us-east-1",
+            "--param", "rows=30000", "--file-rows-target", "10000", "--compression", "zstd", "--workers", "1",
+        ],
+        env={},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert s3_server.secret not in result.stdout + result.stderr
+    keys = s3_server.keys(s3_bucket)
+    assert "transactions/transactions/_SUCCESS" in keys and len(keys) == 4
+    connection = _duckdb_with_s3(s3_server.config())
+    rows = connection.execute(f"SELECT count(*) FROM 's3://{s3_bucket}/transactions/**/*.parquet'").fetchone()
+    assert rows == (30_000,)
+    connection.close()
+
+
+def test_cli_credentials_from_environment_and_clear_error(s3_server: S3Server, s3_bucket: str) -> None:
+    env = {"AWS_ACCESS_KEY_ID": s3_server.key, "AWS_SECRET_ACCESS_KEY": s3_server.secret}
+    args = ["generate", "transactions", "--param", "rows=1000", "--s3-endpoint-url", s3_server.endpoint_url]
+    result = _cli([*args, "--output", f"s3://{s3_bucket}/env"], env=env)
+    assert result.returncode == 0, result.stderr
+    assert "env/transactions/_SUCCESS" in s3_server.keys(s3_bucket)
+
+    missing = _cli([*args, "--output", "s3://no-such-bucket-here/x"], env=env)
+    assert missing.returncode == 2
+    assert "'no-such-bucket-here' does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr

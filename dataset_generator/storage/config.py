@@ -217,6 +217,11 @@ class S3Config:
         }
         if self.path_style:
             config["s3"] = {"addressing_style": "path"}
+        if not self.is_aws:
+            # botocore >= 1.36 adds CRC checksums (and aws-chunked bodies) to every upload by default; several
+            # S3-compatible stores (older MinIO, R2, B2, Ceph) reject those requests. Content-MD5/SigV4 remain.
+            config["request_checksum_calculation"] = "when_required"
+            config["response_checksum_validation"] = "when_required"
         kwargs: dict[str, Any] = {
             "client_kwargs": {"region_name": self.effective_region()},
             "config_kwargs": config,
