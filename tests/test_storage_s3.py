@@ -572,3 +572,29 @@ def test_cli_credentials_from_environment_and_clear_error(s3_server: S3Server, s
     assert missing.returncode == 2
     assert "'no-such-bucket-here' does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_settings_drive_deltalake_pyiceberg_and_polars(
+    s3_server: S3Server, s3_bucket: str, s3_config: S3Config, tmp_path: Path
+) -> None:
+    deltalake = pytest.importorskip("deltalake")
+    sql_catalog = pytest.importorskip("pyiceberg.catalog.sql")
+    import polars as pl
+
+    table = pa.table({"a": [1, 2, 3]})
+    deltalake.write_deltalake(
+        f"s3://{s3_bucket}/delta", table, storage_options=s3_config.delta_storage_options()
+    )
+    assert (
+        pl.read_delta(f"s3://{s3_bucket}/delta", storage_options=s3_config.object_store_options()).height == 3
+    )
+
+    catalog = sql_catalog.SqlCatalog(
+        "test", uri=f"sqlite:///{tmp_path}/catalog.db", warehouse=f"s3://{s3_bucket}/warehouse",
+        **s3_config.pyiceberg_properties(),
+    )  # fmt: skip
+    catalog.create_namespace("ns")
+    iceberg = catalog.create_table("ns.t", schema=table.schema)
+    iceberg.append(table)
+    assert iceberg.scan().to_arrow().num_rows == 3
+    assert any(key.startswith("warehouse/ns/t/metadata/") for key in s3_server.keys(s3_bucket))
