@@ -216,6 +216,8 @@ class Fault:
     code: str = "SlowDown"
     drop: bool = False
     skip: int = 0
+    # Forward the request, then drop the connection: the server acted but the client never hears of it.
+    lose_response: bool = False
 
 
 def s3_operation(method: str, query: str, headers: Any) -> str:
@@ -270,6 +272,16 @@ class FaultProxy:
                         if fault.times <= 0:
                             proxy.faults.remove(fault)
                         proxy.injected[operation] = proxy.injected.get(operation, 0) + 1
+                if fault is not None and fault.lose_response:
+                    forwarded = http.client.HTTPConnection(LOOPBACK, proxy.upstream.port, timeout=60)
+                    try:
+                        forwarded.request(
+                            self.command, self.path, body=body, headers=dict(self.headers.items())
+                        )
+                        forwarded.getresponse().read()
+                    finally:
+                        forwarded.close()
+                    fault = Fault(operation, 1, drop=True)
                 if fault is not None and fault.drop:
                     self.close_connection = True
                     self.connection.close()

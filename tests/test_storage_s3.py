@@ -261,6 +261,19 @@ def test_transient_errors_are_retried(
     assert s3_server.keys(s3_bucket) == ["prefix/_SUCCESS", "prefix/flaky.bin"]
 
 
+def test_completion_whose_response_was_lost(
+    s3_fault_proxy: FaultProxy, s3_bucket: str, s3_server: S3Server
+) -> None:
+    storage = S3Storage(f"s3://{s3_bucket}/prefix", s3_fault_proxy.config(multipart_chunk_bytes=PART))
+    s3_fault_proxy.add(Fault("complete_multipart_upload", times=1, lose_response=True))
+    data = np.random.default_rng(5).bytes(6 * MIB)
+    with storage.open_write(storage.join("lost.bin")) as sink:
+        sink.write(data)
+    assert s3_fault_proxy.counts["complete_multipart_upload"] >= 2
+    assert storage.read_bytes(storage.join("lost.bin")) == data
+    assert s3_server.pending_uploads(s3_bucket) == []
+
+
 def test_failed_part_upload_aborts(s3_fault_proxy: FaultProxy, s3_bucket: str, s3_server: S3Server) -> None:
     storage = S3Storage(f"s3://{s3_bucket}/prefix", s3_fault_proxy.config(multipart_chunk_bytes=PART))
     s3_fault_proxy.add(Fault("upload_part", times=1, skip=1, status=403, code="AccessDenied"))

@@ -501,20 +501,32 @@ class MultipartWriter(io.RawIOBase):
                 self._collect_one()
             upload_id = self._upload_id
             parts = sorted(self._parts, key=lambda part: part["PartNumber"])
-            self._storage._run(
-                _with_retries(
-                    lambda: fs._call_s3(
-                        "complete_multipart_upload",
-                        Bucket=self._bucket,
-                        Key=self._key,
-                        UploadId=upload_id,
-                        MultipartUpload={"Parts": parts},
+            try:
+                self._storage._run(
+                    _with_retries(
+                        lambda: fs._call_s3(
+                            "complete_multipart_upload",
+                            Bucket=self._bucket,
+                            Key=self._key,
+                            UploadId=upload_id,
+                            MultipartUpload={"Parts": parts},
+                        )
                     )
                 )
-            )
+            except Exception as error:
+                if not self._completed_despite(error, len(parts)):
+                    raise
         self._done = True
         self._buffer = bytearray()
         self.close()
+
+    def _completed_despite(self, error: BaseException, part_count: int) -> bool:
+        """A retried CompleteMultipartUpload whose first attempt succeeded but lost its response fails with
+        NoSuchUpload; the object is then there, with an ETag ending in "-<number of parts>"."""
+        if _error_code(error) not in ("NoSuchUpload", "404"):
+            return False
+        head = self._storage._head(self._bucket, self._key)
+        return head is not None and str(head.get("ETag", "")).strip('"').endswith(f"-{part_count}")
 
     def abort(self) -> None:
         if self._done:
