@@ -465,3 +465,27 @@ def test_ducklake_sqlite_metadata(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM lake.order_items").fetchone()[0] == CHILD_ROWS
     finally:
         con.close()
+
+
+# ---------------------------------------------------------------- `--parts`: files written under part handles
+
+
+@pytest.mark.parametrize("fmt", ["delta", "iceberg", "ducklake", "null"])
+def test_parts_protocol(tmp_path: Path, fmt: str) -> None:
+    """Parts write with `part_handle` (no checks, no side effects); the commit re-opens with the run id."""
+    run_id = "run-0001"
+    writer = create_writer(fmt, output_uri=str(tmp_path), options=WriterOptions())
+    info = transactions_info()
+    part = writer.part_handle(info, run_id)
+    files = write_files(writer, part, transactions_by_partition(ROWS))
+    handle = writer.open_table(info, run_id=run_id)  # type: ignore[call-arg]
+    assert handle.location.rstrip("/") == part.location.rstrip("/") and handle.run_id == run_id
+    result = writer.commit(handle, files)
+    assert result.rows == ROWS
+
+    # A discarded second run leaves the committed table as it was.
+    appender = create_writer(fmt, output_uri=str(tmp_path), options=WriterOptions(mode="append"))
+    before = _files_on_disk(tmp_path)
+    part = appender.part_handle(info, "run-0002")
+    appender.abort(part, write_files(appender, part, transactions_by_partition(ROWS)))
+    assert _files_on_disk(tmp_path) == before

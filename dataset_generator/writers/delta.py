@@ -75,7 +75,7 @@ class DeltaWriter(ParquetWriter):
             return None
         return DeltaTable(uri, storage_options=options)
 
-    def open_table(self, table: TableInfo) -> TableHandle:
+    def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
         storage = self.storage
         location = storage.join(table.name)
         mode = self.options.mode
@@ -107,7 +107,7 @@ class DeltaWriter(ParquetWriter):
         version = existing.version() if existing is not None else None
         return TableHandle(
             table=table,
-            run_id=new_run_id(),
+            run_id=run_id or new_run_id(),
             location=location,
             mode=mode,
             extra={"exists": existing is not None, "version": version},
@@ -199,7 +199,8 @@ class DeltaWriter(ParquetWriter):
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
         storage = self.storage
         storage.remove(info.path for info in files)
-        if not handle.extra["exists"] and not storage.list_files(handle.location):
+        # A `--parts` handle carries no "exists": then assume the table may exist and keep the directory.
+        if not handle.extra.get("exists", True) and not storage.list_files(handle.location):
             # The table never existed: leave no empty partition directories behind either.
             storage.remove_tree(handle.location)
 

@@ -146,7 +146,7 @@ class DuckLakeWriter(ParquetWriter):
 
     # ------------------------------------------------------------------ protocol
 
-    def open_table(self, table: TableInfo) -> TableHandle:
+    def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
         mode = self.options.mode
         with self._connect() as con:
             columns = self._existing_columns(con, table.name)
@@ -168,11 +168,17 @@ class DuckLakeWriter(ParquetWriter):
         location = _join(data_path, self.schema, table.name)
         return TableHandle(
             table=table,
-            run_id=new_run_id(),
+            run_id=run_id or new_run_id(),
             location=location,
             mode=mode,
             extra={"exists": columns is not None, "snapshot": snapshot},
         )
+
+    def part_handle(self, table: TableInfo, run_id: str) -> TableHandle:
+        """Where a `--parts` part writes, without touching the metadata database (parts run concurrently):
+        the configured DATA_PATH. For an existing lake this must be the DATA_PATH it was created with."""
+        location = _join(self._data_path(), self.schema, table.name)
+        return TableHandle(table=table, run_id=run_id, location=location, mode=self.options.mode)
 
     def write_file(
         self,
@@ -287,7 +293,8 @@ class DuckLakeWriter(ParquetWriter):
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
         storage = self.storage
         storage.remove(info.path for info in files)
-        if not handle.extra["exists"] and not storage.list_files(handle.location):
+        # A `--parts` handle carries no "exists": then assume the table may exist and keep the directory.
+        if not handle.extra.get("exists", True) and not storage.list_files(handle.location):
             storage.remove_tree(handle.location)
 
 

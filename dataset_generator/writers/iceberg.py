@@ -173,7 +173,7 @@ class IcebergWriter(ParquetWriter):
 
     # ------------------------------------------------------------------ protocol
 
-    def open_table(self, table: TableInfo) -> TableHandle:
+    def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
         identifier = self._identifier(table)
         mode = self.options.mode
         existing: Table | None
@@ -204,7 +204,7 @@ class IcebergWriter(ParquetWriter):
             iceberg_table, created = self._create(table), True
         return TableHandle(
             table=table,
-            run_id=new_run_id(),
+            run_id=run_id or new_run_id(),
             location=_local_or_uri(iceberg_table.location()),
             mode=mode,
             extra={
@@ -212,6 +212,22 @@ class IcebergWriter(ParquetWriter):
                 "identifier": identifier,
                 "file_scheme": _scheme(iceberg_table.location()),
             },
+        )
+
+    def part_handle(self, table: TableInfo, run_id: str) -> TableHandle:
+        """Where a `--parts` part writes: `<output>/<table>` (the location `open_table` gives a new table with a
+        SQL catalog), or, with a REST catalog that picks locations itself, the existing table's location."""
+        if not self._is_rest():
+            return super().part_handle(table, run_id)
+        try:
+            location = self.catalog.load_table(self._identifier(table)).location()
+        except NoSuchTableError:
+            raise WriterError(
+                f"--parts with a REST catalog needs Iceberg table {'.'.join(self._identifier(table))!r} to exist "
+                "(its location is chosen by the catalog); run once without --parts first"
+            ) from None
+        return TableHandle(
+            table=table, run_id=run_id, location=_local_or_uri(location), mode=self.options.mode
         )
 
     def write_file(
@@ -289,7 +305,7 @@ class IcebergWriter(ParquetWriter):
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
         storage = self.storage
         storage.remove(info.path for info in files)
-        if handle.extra["created"]:
+        if handle.extra.get("created", False):
             with contextlib.suppress(NoSuchTableError):
                 self.catalog.drop_table(handle.extra["identifier"])
             if not self._is_rest():

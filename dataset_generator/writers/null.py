@@ -42,9 +42,12 @@ class NullWriter(TableWriter):
     def check(self) -> None:
         """Nothing is written, so any output location is acceptable."""
 
-    def open_table(self, table: TableInfo) -> TableHandle:
+    def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
+        return self.part_handle(table, run_id or new_run_id())
+
+    def part_handle(self, table: TableInfo, run_id: str) -> TableHandle:
         return TableHandle(
-            table=table, run_id=new_run_id(), location=f"{NULL_LOCATION}{table.name}", mode=self.options.mode
+            table=table, run_id=run_id, location=f"{NULL_LOCATION}{table.name}", mode=self.options.mode
         )
 
     def write_file(
