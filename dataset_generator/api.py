@@ -97,14 +97,25 @@ def generate(
     tables: list[str] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: ProgressCallback | None = None,
+    engine: str = "local",
+    dask_address: str | None = None,
+    parts: int | None = None,
+    part: int | None = None,
+    run_id: str | None = None,
 ) -> GenerateSummary:
     """Generate `dataset` (a built-in name, a YAML path, or a DatasetSpec) into `writer`.
+
+    `engine` is "local" (a process pool) or "dask" (a LocalCluster, or the scheduler at `dask_address`).
+    With `parts`/`part`, only part `part` of `parts` is written, staged and not committed, plus a manifest;
+    `commit_parts` commits all parts at once (see docs/distributed.md).
 
     Same seed, same data: output does not depend on `workers` or `chunk_rows`. Each table is committed
     once, after all its files are written; on failure nothing is committed and written files are removed.
     """
-    from .engine.local import WorkerContext, default_workers, run_local
+    from .engine.local import WorkerContext, default_workers
+    from .engine.run import check_engine, run_tasks
 
+    check_engine(engine, dask_address)
     if seed < 0:
         raise DatasetGeneratorError(f"seed must be >= 0 (got {seed})")
     if chunk_rows < 1:
@@ -115,12 +126,22 @@ def generate(
     started = time.perf_counter()
     plan = plan_dataset(dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables)
     writer.check()
+    if parts is not None or part is not None:
+        from .parts import generate_part
+
+        return generate_part(
+            plan, writer, scale=scale, params=params, parts=parts, part=part, run_id=run_id, engine=engine,
+            dask_address=dask_address, workers=worker_count, chunk_rows=chunk_rows, progress=progress, started=started,
+        )  # fmt: skip
     handles: dict[str, TableHandle] = {}
     for table in plan.tables:
         handles[table.name] = writer.open_table(table.info)
     context = WorkerContext(writer=writer, runtime=plan.runtime, handles=handles, chunk_rows=chunk_rows)
     try:
-        written = run_local(context, plan.tasks, workers=worker_count, on_file=progress)
+        written = run_tasks(
+            context, plan.tasks, engine=engine, workers=worker_count, dask_address=dask_address,
+            on_file=progress,
+        )  # fmt: skip
     except BaseException as exc:
         _abort_all(writer, handles, getattr(exc, "written", []))
         raise
@@ -152,6 +173,13 @@ def commit_tables(writer: TableWriter, handles: dict[str, TableHandle], written:
     return commits
 
 
+def commit_parts(writer: TableWriter, *, run_id: str | None = None, discard: bool = False) -> GenerateSummary:
+    """Commit a `--parts` run: check every part's manifest is there, then commit each table once."""
+    from .parts import commit_parts as commit_staged_parts
+
+    return commit_staged_parts(writer, run_id=run_id, discard=discard)
+
+
 def _abort_all(writer: TableWriter, handles: dict[str, TableHandle], written: list[FileInfo]) -> None:
     for name, handle in handles.items():
         try:
@@ -166,4 +194,4 @@ def _table_summary(commit: CommitInfo) -> TableSummary:
     )
 
 
-__all__ = ["GenerateSummary", "GenerationFailed", "TableSummary", "generate", "plan_dataset", "resolve_dataset"]
+__all__ = ["GenerateSummary", "GenerationFailed", "TableSummary", "commit_parts", "generate", "plan_dataset", "resolve_dataset"]

@@ -172,6 +172,11 @@ def info_command(dataset: str | None, schema_file: str | None, scale: float, par
 @click.option("--s3-endpoint-url", default=None, help="S3-compatible endpoint, e.g. http://127.0.0.1:9000.")
 @click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
+@click.option("--engine", default="local", show_default=True, help="local (process pool) or dask (a cluster).")
+@click.option("--dask-address", default=None, metavar="tcp://HOST:PORT", help="Dask scheduler (default: a LocalCluster).")
+@click.option("--parts", type=int, default=None, help="Split the run into N parts (with --part; see 'commit').")
+@click.option("--part", type=int, default=None, help="Generate only part K (1-based) of --parts N; commits nothing.")
+@click.option("--run-id", default=None, help="Run id shared by all parts (default: derived from the command).")
 def generate_command(
     dataset: str | None,
     format_name: str,
@@ -196,6 +201,11 @@ def generate_command(
     s3_endpoint_url: str | None,
     s3_region: str | None,
     quiet: bool,
+    engine: str,
+    dask_address: str | None,
+    parts: int | None,
+    part: int | None,
+    run_id: str | None,
 ) -> None:
     """Generate DATASET (or --schema-file) into --output with the chosen --format."""
     from .api import generate, plan_dataset
@@ -237,11 +247,65 @@ def generate_command(
         tables=table_list,
         chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
         progress=progress,
+        engine=engine,
+        dask_address=dask_address,
+        parts=parts,
+        part=part,
+        run_id=run_id,
     )
     if progress:
         progress.finish()
     if not quiet:
         _print_summary(summary)
+        if "part" in summary.extra:
+            click.echo(
+                f"part {summary.extra['part']} of {summary.extra['parts']} of run {summary.extra['run_id']} staged; "
+                f"nothing is visible until 'dataset-generator commit --format {format_name} --output {output}'"
+            )
+
+
+@cli.command("commit")
+@click.option("--format", "format_name", default="parquet", show_default=True, help="The parts' --format.")
+@click.option("--output", "-o", required=True, help="The parts' --output.")
+@click.option("--run-id", default=None, help="Which parts run (needed only when several are pending).")
+@click.option("--discard", is_flag=True, help="Remove the run's staged files and manifests instead of committing.")
+@click.option("--s3-uri", default=None, help="Bucket root, e.g. s3://my-bucket.")
+@click.option("--s3-key", default=None, help="Access key id (default: AWS environment/profile).")
+@click.option("--s3-secret", default=None, help="Secret access key (default: AWS environment/profile).")
+@click.option("--s3-endpoint-url", default=None, help="S3-compatible endpoint, e.g. http://127.0.0.1:9000.")
+@click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1).")
+@click.option("--quiet", "-q", is_flag=True, help="No summary.")
+def commit_command(
+    format_name: str,
+    output: str,
+    run_id: str | None,
+    discard: bool,
+    s3_uri: str | None,
+    s3_key: str | None,
+    s3_secret: str | None,
+    s3_endpoint_url: str | None,
+    s3_region: str | None,
+    quiet: bool,
+) -> None:
+    """Commit a --parts run once all its parts are written: each table in one step."""
+    from .api import commit_parts
+    from .storage import S3Config, is_s3_uri
+    from .writers.registry import create_writer
+
+    s3_given = any(value is not None for value in (s3_uri, s3_key, s3_secret, s3_endpoint_url, s3_region))
+    s3 = S3Config(uri=s3_uri, key=s3_key, secret=s3_secret, endpoint_url=s3_endpoint_url, region=s3_region) if s3_given or is_s3_uri(output) else None
+    # Options (codec, mode, layout) come from the parts' manifests, not from this command line.
+    writer = create_writer(format_name, output_uri=output, s3=s3)
+    summary = commit_parts(writer, run_id=run_id, discard=discard)
+    if quiet:
+        return
+    if discard:
+        click.echo(f"discarded parts run {summary.extra['run_id']}")
+        return
+    for table in summary.tables:
+        version = f" (version {table.version})" if table.version is not None else ""
+        click.echo(f"{table.name:<16} {table.rows:>14,} rows {table.files:>7,} files {_human_bytes(table.bytes):>10}  {table.location}{version}")
+    click.echo(f"committed parts run {summary.extra['run_id']} ({summary.extra['parts']} parts) in {summary.seconds:.1f} s")
 
 
 def _human_bytes(size: float) -> str:

@@ -141,7 +141,15 @@ class TableWriter(ABC):
         self.storage.check_writable()
 
     @abstractmethod
-    def open_table(self, table: TableInfo) -> TableHandle: ...
+    def open_table(self, table: TableInfo) -> TableHandle:
+        """Check the mode and prepare the table. Writers may accept a keyword `run_id` (see FileTableWriter):
+        a `--parts` commit re-opens each table with the run id the parts wrote their files under."""
+
+    def part_handle(self, table: TableInfo, run_id: str) -> TableHandle:
+        """The handle one part of a `--parts` run writes its files with: no checks and no side effects,
+        because parts run uncoordinated, concurrently, in any order; the commit re-opens the table and
+        checks the mode. Writers whose files do not live under `<output>/<table>` must override this."""
+        return TableHandle(table=table, run_id=run_id, location=self.storage.join(table.name), mode=self.options.mode)
 
     @abstractmethod
     def write_file(
@@ -188,10 +196,16 @@ class FileTableWriter(TableWriter):
             or name.startswith(".")
         )
 
-    def open_table(self, table: TableInfo) -> TableHandle:
+    def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
         storage = self.storage
         location = storage.join(table.name)
         existing = storage.list_files(location)
+        if run_id is not None:
+            # A `--parts` commit: this run's staged files are not "existing" data to check or replace.
+            # (In append mode on object stores they are already on final keys, named with the run id.)
+            own_staging = storage.join(location, STAGING_DIR, run_id) + "/"
+            own_suffix = f"-{run_id}{self._file_suffix()}"
+            existing = [path for path in existing if not (path.startswith(own_staging) or path.endswith(own_suffix))]
         relative = [_relative(location, path) for path in existing]
         complete = SUCCESS_MARKER in relative
         mode = self.options.mode
@@ -208,8 +222,11 @@ class FileTableWriter(TableWriter):
                     f"(found {foreign[0]}); choose an empty location"
                 )
             # Leftovers of an interrupted run of ours: safe to clear, so re-running the command just works.
-            storage.remove_tree(location)
-            existing = []
+            if run_id is None:
+                storage.remove_tree(location)
+                existing = []
+            # With a run id, the parts may have written straight to final keys (object stores): nothing is
+            # removed here, and commit removes the leftovers this run did not write.
         if mode == "append" and existing and not complete:
             raise WriterError(
                 f"cannot append to {location}: it holds an incomplete run (no {SUCCESS_MARKER}); "
@@ -219,7 +236,25 @@ class FileTableWriter(TableWriter):
         if mode == "overwrite" and not storage.cheap_rename:
             # New files land on their final keys while the run goes on: the table must stop looking complete.
             storage.remove([storage.join(location, SUCCESS_MARKER)])
-        return TableHandle(table=table, run_id=new_run_id(), location=location, mode=mode, previous_files=previous)
+        return TableHandle(
+            table=table, run_id=run_id or new_run_id(), location=location, mode=mode, previous_files=previous
+        )
+
+    def part_handle(self, table: TableInfo, run_id: str) -> TableHandle:
+        storage = self.storage
+        location = storage.join(table.name)
+        marker = storage.join(location, SUCCESS_MARKER)
+        mode = self.options.mode
+        # Read-only checks every part can afford: where files land on their final keys (object stores),
+        # a part of an "error" run must not overwrite a complete table before the commit refuses it.
+        if mode == "error" and storage.exists(marker):
+            raise WriterError(
+                f"table {table.name!r} already exists at {location}; "
+                "use --mode overwrite to replace it or --mode append to add to it"
+            )
+        if mode == "overwrite" and not storage.cheap_rename:
+            storage.remove([marker])  # idempotent: parts may race on it
+        return TableHandle(table=table, run_id=run_id, location=location, mode=mode)
 
     def _final_relative(self, handle: TableHandle, partition: PartitionValues, file_index: int, only_file: bool) -> str:
         suffix = self._file_suffix()
@@ -262,7 +297,8 @@ class FileTableWriter(TableWriter):
         marker = storage.join(handle.location, SUCCESS_MARKER)
         storage.remove([marker])
         new_paths = {info.path for info in files}
-        if handle.mode == "overwrite":
+        # previous_files are empty in "error" mode unless open_table kept a `--parts` run's leftovers.
+        if handle.mode != "append":
             storage.remove(path for path in handle.previous_files if path not in new_paths)
         for info in files:
             if info.staged_path != info.path:
