@@ -39,23 +39,9 @@ _MAX_STAT_STRING = 64
 
 def delta_storage_options(s3: S3Config | None, uri: str) -> dict[str, str] | None:
     """deltalake `storage_options` for an S3 location; None for local paths (deltalake needs nothing)."""
-    if s3 is None or not is_s3_uri(uri):
+    if not is_s3_uri(uri):
         return None
-    options: dict[str, str] = {}
-    if s3.key:
-        options["AWS_ACCESS_KEY_ID"] = s3.key
-    if s3.secret:
-        options["AWS_SECRET_ACCESS_KEY"] = s3.secret
-    if s3.session_token:
-        options["AWS_SESSION_TOKEN"] = s3.session_token
-    options["AWS_REGION"] = s3.region or "us-east-1"
-    if s3.endpoint_url:
-        options["AWS_ENDPOINT_URL"] = s3.endpoint_url
-        if s3.endpoint_url.startswith("http://"):
-            options["AWS_ALLOW_HTTP"] = "true"
-        # S3-compatible servers (MinIO, moto, Ceph...) are usually addressed by path, not virtual host.
-        options["AWS_VIRTUAL_HOSTED_STYLE_REQUEST"] = "false"
-    return options
+    return (s3 or S3Config()).delta_storage_options()
 
 
 class DeltaWriter(ParquetWriter):

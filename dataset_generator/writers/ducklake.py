@@ -47,23 +47,9 @@ _METADATA_EXTENSIONS: dict[str, str] = {"sqlite:": "sqlite_scanner", "postgres:"
 _DUCKLAKE_CODECS = {"none": "uncompressed"}
 
 
-def duckdb_s3_secret_sql(s3: S3Config | None) -> str | None:
-    """A `CREATE SECRET` statement giving DuckDB access to S3; None when there is no S3 configuration."""
-    if s3 is None:
-        return None
-    parts = ["TYPE s3", f"REGION {_literal(s3.region or 'us-east-1')}"]
-    if s3.key:
-        parts.append(f"KEY_ID {_literal(s3.key)}")
-    if s3.secret:
-        parts.append(f"SECRET {_literal(s3.secret)}")
-    if s3.session_token:
-        parts.append(f"SESSION_TOKEN {_literal(s3.session_token)}")
-    if s3.endpoint_url:
-        endpoint = s3.endpoint_url
-        use_ssl = not endpoint.startswith("http://")
-        endpoint = endpoint.split("://", 1)[-1].rstrip("/")
-        parts += [f"ENDPOINT {_literal(endpoint)}", "URL_STYLE 'path'", f"USE_SSL {str(use_ssl).lower()}"]
-    return f"CREATE OR REPLACE SECRET dataset_generator_s3 ({', '.join(parts)})"
+def duckdb_s3_secret_sql(s3: S3Config | None) -> str:
+    """A `CREATE SECRET` statement giving DuckDB access to S3 (it holds the secret: never log it)."""
+    return (s3 or S3Config()).duckdb_secret_sql()
 
 
 class DuckLakeWriter(ParquetWriter):

@@ -55,19 +55,8 @@ _RUN_PROPERTY = "dataset-generator.run-id"
 
 
 def iceberg_s3_properties(s3: S3Config | None) -> dict[str, str]:
-    """pyiceberg FileIO properties for S3 (empty when there is no S3 configuration)."""
-    if s3 is None:
-        return {}
-    properties: dict[str, str] = {"s3.region": s3.region or "us-east-1"}
-    if s3.endpoint_url:
-        properties["s3.endpoint"] = s3.endpoint_url
-    if s3.key:
-        properties["s3.access-key-id"] = s3.key
-    if s3.secret:
-        properties["s3.secret-access-key"] = s3.secret
-    if s3.session_token:
-        properties["s3.session-token"] = s3.session_token
-    return properties
+    """pyiceberg FileIO properties for S3 (credentials from the AWS environment when `s3` leaves them out)."""
+    return (s3 or S3Config()).pyiceberg_properties()
 
 
 class IcebergWriter(ParquetWriter):
