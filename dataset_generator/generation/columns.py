@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import derived, keys, numeric, temporal, text
+from . import derived, keys, numeric, series, structure, temporal, text
 from .convert import Values
 
 if TYPE_CHECKING:
@@ -34,6 +34,15 @@ GENERATORS: dict[str, Generator] = {
     "faker": text.faker,
     "template": text.template,
     "expr": derived.expr,
+    "round_robin": structure.round_robin,
+    "day_start": structure.day_start,
+    "position": structure.position,
+    "child_time": structure.child_time,
+    "children_agg": structure.children_agg,
+    "random_walk": series.random_walk,
+    "brownian_bridge": series.brownian_bridge,
+    "walk_next": series.walk_next,
+    "cycle": series.cycle,
 }
 
 

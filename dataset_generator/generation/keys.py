@@ -34,7 +34,9 @@ def foreign_key(column: ForeignKeyColumn, rows: RowSet, key: int) -> Values:
     referenced_rows = rows.runtime.layouts[column.table].rows
     if referenced_rows == 0:
         raise ValueError(f"foreign key {rows.table}.{column.column} points into empty table {column.table!r}")
-    if column.distribution == "zipf":
+    if column.distribution == "cycle":
+        index = rows.index % referenced_rows
+    elif column.distribution == "zipf":
         ranks = rnd.zipf_rank(key, rows.index, referenced_rows, column.a)
         index = rnd.scatter(ranks, referenced_rows, rnd.substream(key, 7))
     else:

@@ -17,7 +17,8 @@ from ..errors import ParameterError, SpecError
 from .models import DatasetSpec, ParameterSpec
 from .validate import check_references
 
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")  # a parameter name or a small expression (see expressions.py)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 BUILTIN_PACKAGE = "dataset_generator.schemas.datasets"
 
 
@@ -66,7 +67,17 @@ def load_schema(
     if schema_file is None and dataset is not None and (isinstance(dataset, Path) or str(dataset).endswith((".yaml", ".yml"))):
         schema_file, dataset = dataset, None
     raw, source = read_spec_source(None if dataset is None else str(dataset), schema_file)
-    return resolve_spec(raw, source, scale=scale, params=params or {})
+    try:
+        return resolve_spec(raw, source, scale=scale, params=params or {})
+    except SpecError as exc:
+        # Name the file's line too: `my.yaml:12: table 'orders', column 'qty', ...`.
+        from .lines import with_line
+
+        if schema_file is not None:
+            text = Path(schema_file).read_text(encoding="utf-8")
+        else:
+            text = resources.files(BUILTIN_PACKAGE).joinpath(f"{dataset}.yaml").read_text(encoding="utf-8")
+        raise SpecError(with_line(str(exc), source, text)) from None
 
 
 def resolve_spec(raw: dict[str, Any], source: str, *, scale: float, params: Mapping[str, Any]) -> DatasetSpec:
@@ -150,15 +161,25 @@ def _substitute(node: Any, values: Mapping[str, Any], source: str) -> Any:
     if isinstance(node, list):
         return [_substitute(item, values, source) for item in node]
     if isinstance(node, str) and "${" in node:
-        names = _PLACEHOLDER.findall(node)
-        for name in names:
-            if name not in values:
-                raise SpecError(f"{source}: ${{{name}}} refers to an undeclared parameter (declare it under parameters:)")
         whole = _PLACEHOLDER.fullmatch(node)
         if whole:
-            return values[whole.group(1)]
-        return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), node)
+            return _placeholder_value(whole.group(1), values, source)
+        return _PLACEHOLDER.sub(lambda match: str(_placeholder_value(match.group(1), values, source)), node)
     return node
+
+
+def _placeholder_value(text: str, values: Mapping[str, Any], source: str) -> Any:
+    name = text.strip()
+    if _NAME.fullmatch(name):
+        if name not in values:
+            raise SpecError(f"{source}: ${{{name}}} refers to an undeclared parameter (declare it under parameters:)")
+        return values[name]
+    from .expressions import ExpressionError, evaluate
+
+    try:
+        return evaluate(name, values)
+    except ExpressionError as exc:
+        raise SpecError(f"{source}: ${{{text}}}: {exc}") from None
 
 
 def _first_error(exc: ValidationError) -> str:

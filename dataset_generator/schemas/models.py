@@ -188,7 +188,7 @@ class ForeignKeyColumn(ColumnBase):
     type: ColumnType = "int64"
     table: str
     column: str
-    distribution: Literal["uniform", "zipf"] = "uniform"
+    distribution: Literal["uniform", "zipf", "cycle"] = "uniform"  # cycle: row r refers to row r % rows
     a: float = Field(1.1, gt=0)  # Zipf exponent
 
 
@@ -224,6 +224,210 @@ class ChildrenSumColumn(ColumnBase):
     round: int | None = Field(None, ge=0, le=12)
 
 
+# --- Series, structure and aggregate generators (issue 7). Each class names the columns it reads
+# (`dependencies`) and checks them (`reference_error`), so validate.py needs no per-kind code.
+
+
+def _column_of(spec: Any, table: str, column: str) -> Any:
+    return spec.tables[table].columns.get(column)
+
+
+def _parent_table(spec: Any, table: str) -> str | None:
+    parent = spec.tables[table].parent
+    return None if parent is None else parent.table
+
+
+class RoundRobinColumn(ColumnBase):
+    """values[row % len(values)]: each value in turn, e.g. one row per symbol of a dimension table."""
+
+    gen: Literal["round_robin"]
+    type: ColumnType = "string"
+    values: list[Any] = Field(min_length=1)
+
+
+class DayStartColumn(EventTimeColumn):
+    """A time driver at a fixed time of day: the row's day (type date) or that day at `at` (type timestamp)."""
+
+    gen: Literal["day_start"]  # type: ignore[assignment]
+    at: dt.time = dt.time(0, 0)
+
+    @model_validator(mode="after")
+    def _check_type(self) -> DayStartColumn:
+        if self.type not in ("date", "timestamp"):
+            raise ValueError(f"day_start needs type date or timestamp (got {self.type})")
+        return self
+
+
+class PositionColumn(ColumnBase):
+    """The row's position among its parent's children: start, start + 1, ..."""
+
+    gen: Literal["position"]
+    type: ColumnType = "int64"
+    start: int = 0
+
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return []
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        return None if _parent_table(spec, table) else "gen position needs the table to declare parent:"
+
+
+class ChildTimeColumn(ColumnBase):
+    """A timestamp inside the parent's time slot: parent `start` + position * every_seconds, or the
+    slot span_seconds split evenly among the siblings (with `jitter`, at a sorted random point of each share)."""
+
+    gen: Literal["child_time"]
+    type: ColumnType = "timestamp"
+    start: str  # a date or timestamp column of the parent table
+    every_seconds: float | None = Field(None, gt=0)
+    span_seconds: float | None = Field(None, gt=0)
+    jitter: bool = False
+
+    @model_validator(mode="after")
+    def _check_step(self) -> ChildTimeColumn:
+        if (self.every_seconds is None) == (self.span_seconds is None):
+            raise ValueError("give exactly one of every_seconds or span_seconds")
+        return self
+
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        parent = _parent_table(spec, table)
+        return [(parent, self.start)] if parent else []
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        parent = _parent_table(spec, table)
+        if parent is None:
+            return "gen child_time needs the table to declare parent:"
+        start = _column_of(spec, parent, self.start)
+        if start is None:
+            return f"start column {self.start!r} does not exist in parent table {parent!r}"
+        if start.type not in ("date", "timestamp"):
+            return f"start column {parent}.{self.start} must be a date or timestamp (it is {start.type})"
+        return None
+
+
+class ChildrenAggColumn(ColumnBase):
+    """An aggregate of `column` over this row's children in `table`; min/max/mean/first/last of no children is null."""
+
+    gen: Literal["children_agg"]
+    type: ColumnType = "float64"
+    table: str
+    column: str
+    agg: Literal["sum", "min", "max", "mean", "count", "first", "last"]
+    round: int | None = Field(None, ge=0, le=12)
+
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return [] if self.agg == "count" else [(self.table, self.column)]
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        child = spec.tables.get(self.table)
+        if child is None or child.parent is None or child.parent.table != table:
+            return f"children_agg needs {self.table!r} to be a child table of {table!r}"
+        target = child.columns.get(self.column)
+        if target is None:
+            return f"column {self.column!r} does not exist in table {self.table!r}"
+        if self.agg != "count" and target.type not in (*NUMERIC_TYPES, "bool", "date", "timestamp"):
+            return f"agg {self.agg} needs a numeric column; {self.table}.{self.column} is {target.type}"
+        return None
+
+
+def _numeric_refs(table: str, *values: float | str | None) -> list[tuple[str, str]]:
+    return [(table, value) for value in values if isinstance(value, str)]
+
+
+class RandomWalkColumn(ColumnBase):
+    """`stride` interleaved walks: rows g, g + stride, g + 2*stride, ... form walk g. The value is the level
+    before this row's step; `walk_next` gives the level after it. String parameters name columns of this
+    table, read at the walk's first row. Cost grows with the walk's length: meant for day-level tables."""
+
+    gen: Literal["random_walk"]
+    type: ColumnType = "float64"
+    stride: int = Field(1, ge=1)
+    start: float | str = 0.0
+    drift: float | str = 0.0  # per step (of the log for geometric walks)
+    volatility: float | str = 1.0  # standard deviation per step
+    geometric: bool = False  # start * exp(walk), with drift - volatility^2/2 so `drift` is the mean growth
+    round: int | None = Field(None, ge=0, le=12)
+
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return _numeric_refs(table, self.start, self.drift, self.volatility)
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        for _, name in self.dependencies(spec, table):
+            if _column_of(spec, table, name) is None:
+                return f"random_walk refers to unknown column {name!r}"
+        return None
+
+
+class BrownianBridgeColumn(ColumnBase):
+    """A path through the parent's children from the parent's `start` value to its `end` value: the level
+    before each child's step (`walk_next` gives the level after it, so the first child starts exactly at
+    `start` and the last ends exactly at `end`). String parameters name columns of the parent table."""
+
+    gen: Literal["brownian_bridge"]
+    type: ColumnType = "float64"
+    start: str
+    end: str
+    volatility: float | str = 1.0  # standard deviation per child step (of the log for geometric paths)
+    geometric: bool = False
+    round: int | None = Field(None, ge=0, le=12)
+
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        parent = _parent_table(spec, table)
+        return _numeric_refs(parent, self.start, self.end, self.volatility) if parent else []
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        parent = _parent_table(spec, table)
+        if parent is None:
+            return "gen brownian_bridge needs the table to declare parent:"
+        for _, name in self.dependencies(spec, table):
+            if _column_of(spec, parent, name) is None:
+                return f"brownian_bridge refers to unknown column {name!r} of parent table {parent!r}"
+        return None
+
+
+class WalkNextColumn(ColumnBase):
+    """The level after this row's step of the random_walk or brownian_bridge column `of`."""
+
+    gen: Literal["walk_next"]
+    type: ColumnType = "float64"
+    of: str
+
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return [(table, self.of)]
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        target = _column_of(spec, table, self.of)
+        if not isinstance(target, (RandomWalkColumn, BrownianBridgeColumn)):
+            return f"walk_next of {self.of!r} must name a random_walk or brownian_bridge column of this table"
+        return None
+
+
+class CycleColumn(ColumnBase):
+    """offset + amplitude * cos(2 pi (phase - peak) / period) of a timestamp column: 1 at the peak, -1 half
+    a period away. `peak` is an hour of the day (period day), an hour of the week from Monday 00:00
+    (period week) or a day of the year (period year, 1 = January 1st, years of 365.2425 days)."""
+
+    gen: Literal["cycle"]
+    type: ColumnType = "float64"
+    time: str
+    period: Literal["day", "week", "year"]
+    peak: float = 0.0
+    amplitude: float = 1.0
+    offset: float = 0.0
+    round: int | None = Field(None, ge=0, le=12)
+
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return [(table, self.time)]
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        target = _column_of(spec, table, self.time)
+        if target is None:
+            return f"cycle time column {self.time!r} does not exist"
+        if target.type not in ("timestamp", "date"):
+            return f"cycle time column {self.time!r} must be a timestamp or date (it is {target.type})"
+        return None
+
+
 Column = Annotated[
     SequenceColumn
     | UniformColumn
@@ -244,7 +448,16 @@ Column = Annotated[
     | LookupColumn
     | ParentColumn
     | ExprColumn
-    | ChildrenSumColumn,
+    | ChildrenSumColumn
+    | RoundRobinColumn
+    | DayStartColumn
+    | PositionColumn
+    | ChildTimeColumn
+    | ChildrenAggColumn
+    | RandomWalkColumn
+    | BrownianBridgeColumn
+    | WalkNextColumn
+    | CycleColumn,
     Field(discriminator="gen"),
 ]
 

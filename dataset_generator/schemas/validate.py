@@ -50,6 +50,10 @@ def column_dependencies(spec: DatasetSpec, table: str, column: str) -> list[tupl
         return [(table, name) for name in expr_columns(col.expr)]
     if isinstance(col, TemplateColumn):
         return [(table, name) for name, _ in template_fields(col.template)]
+    # Newer column kinds describe their own inputs (see the series/structure models).
+    own = getattr(col, "dependencies", None)
+    if own is not None:
+        return own(spec, table)
     return []
 
 
@@ -67,6 +71,10 @@ def check_references(spec: DatasetSpec, source: str) -> None:
         if table.partition_by and table.parent is not None and _root_time_table(spec, table_name) is None:
             fail(table_name, None, "partition_by needs a parent chain that ends in a time-driven table")
         for column_name, column in table.columns.items():
+            own_check = getattr(column, "reference_error", None)
+            problem = own_check(spec, table_name) if own_check is not None else None
+            if problem:
+                fail(table_name, column_name, problem)
             if isinstance(column, EventTimeColumn) and (table.time is None or table.time.column != column_name):
                 fail(table_name, column_name, "gen event_time is only for the column named in the table's time.column")
             if isinstance(column, ForeignKeyColumn):

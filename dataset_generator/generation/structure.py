@@ -1,0 +1,125 @@
+"""Structure-driven columns: values in turn, the day of a time driver, positions and times of children
+inside their parent, and aggregates over children.
+
+Everything is arithmetic on row indices and the layouts (no state), so any row range computes alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from ..schemas.models import (
+    ChildrenAggColumn,
+    ChildTimeColumn,
+    DayStartColumn,
+    PositionColumn,
+    RoundRobinColumn,
+)
+from .convert import Values, to_numpy
+from .layout import TimeLayout
+from .temporal import MICROS_PER_DAY
+
+if TYPE_CHECKING:
+    from .runtime import RowSet
+
+MICROS_PER_SECOND = 1_000_000
+
+
+def round_robin(column: RoundRobinColumn, rows: RowSet, key: int) -> Values:
+    picks = rows.index % len(column.values)
+    if column.type == "string":
+        return pa.array([str(value) for value in column.values], type=pa.string()).take(pa.array(picks))
+    return np.asarray(column.values)[picks]
+
+
+def day_start(column: DayStartColumn, rows: RowSet, key: int) -> Values:
+    layout = rows.runtime.layouts[rows.table]
+    assert isinstance(layout, TimeLayout)
+    day = layout.day_of(rows.index)
+    if column.type == "date":
+        return day
+    at = column.at
+    seconds = at.hour * 3600 + at.minute * 60 + at.second
+    return day * MICROS_PER_DAY + seconds * MICROS_PER_SECOND + at.microsecond
+
+
+def child_positions(rows: RowSet) -> np.ndarray:
+    """0-based position of each row among its parent's children (siblings are contiguous)."""
+    return rows.index - rows.runtime.first_child(rows.table, rows.parent_index)
+
+
+def position(column: PositionColumn, rows: RowSet, key: int) -> Values:
+    return child_positions(rows) + column.start
+
+
+def child_time(column: ChildTimeColumn, rows: RowSet, key: int) -> Values:
+    from . import random as rnd
+
+    runtime = rows.runtime
+    parent_table = rows.spec.parent.table  # type: ignore[union-attr]
+    parent_column = runtime.spec.tables[parent_table].columns[column.start]
+    start = to_numpy(runtime.rows(parent_table, rows.parent_index).get(column.start)).astype(np.int64)
+    if parent_column.type == "date":
+        start = start * MICROS_PER_DAY
+    pos = child_positions(rows)
+    if column.every_seconds is not None:
+        step = int(round(column.every_seconds * MICROS_PER_SECOND))
+        if not column.jitter:
+            return start + pos * step
+        return start + pos * step + np.floor(rnd.uniform(key, rows.index) * step).astype(np.int64)
+    span = int(round(float(column.span_seconds or 0) * MICROS_PER_SECOND))
+    counts = runtime.child_counts(rows.table, rows.parent_index)
+    if not column.jitter:
+        # Integer arithmetic: even shares are exact and never depend on float rounding.
+        return start + (pos * span) // counts
+    # A random point in each sibling's own share keeps siblings' times sorted by position.
+    share = (pos + rnd.uniform(key, rows.index)) / counts
+    return start + np.minimum(np.floor(share * span).astype(np.int64), span - 1)
+
+
+def children_agg(column: ChildrenAggColumn, rows: RowSet, key: int) -> Values:
+    counts, children = _children_rows(rows, column.table)
+    if column.agg == "count":
+        return counts
+    values = to_numpy(children.get(column.column)).astype(np.float64)
+    n = len(rows)
+    present = counts > 0
+    starts = np.cumsum(counts) - counts
+    result = np.full(n, np.nan)
+    if column.agg in ("sum", "mean"):
+        owner = np.repeat(np.arange(n), counts)
+        # bincount adds in row order: the same sum whatever the chunk (np.sum's pairwise order would not be).
+        totals = np.bincount(owner, weights=values, minlength=n)
+        if column.agg == "sum":
+            return _rounded(totals, column.round)
+        result[present] = totals[present] / counts[present]
+    elif present.any():
+        first = starts[present]
+        if column.agg == "min":
+            result[present] = np.minimum.reduceat(values, first)
+        elif column.agg == "max":
+            result[present] = np.maximum.reduceat(values, first)
+        elif column.agg == "first":
+            result[present] = values[first]
+        else:
+            result[present] = values[first + counts[present] - 1]
+    result = _rounded(result, column.round)
+    if present.all():
+        return result
+    return pa.array(result, type=pa.float64(), mask=~present)
+
+
+def _children_rows(rows: RowSet, table: str) -> tuple[np.ndarray, RowSet]:
+    """Child rows of these rows, shared by all aggregates of one batch so child columns compute once."""
+    cache: dict[str, tuple[np.ndarray, RowSet]] = rows.__dict__.setdefault("_children_rows", {})
+    if table not in cache:
+        child_index, parent_index, counts = rows.runtime.children(table, rows.index)
+        cache[table] = (counts, rows.runtime.rows(table, child_index, parent_index))
+    return cache[table]
+
+
+def _rounded(values: np.ndarray, digits: int | None) -> np.ndarray:
+    return values if digits is None else np.round(values, digits)
