@@ -63,12 +63,26 @@ def standard_normal(key: int, index: np.ndarray) -> np.ndarray:
     return radius * np.cos(2.0 * np.pi * uniform(substream(key, 1), index))
 
 
+_GUIDE_BUCKETS = 4096
+
+
 def weighted_index(key: int, index: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Indices into `weights` drawn in proportion to them."""
+    """Indices into `weights` drawn in proportion to them.
+
+    Same result as a binary search of the cumulative weights, found faster with a guide table: each of
+    4096 buckets of [0, 1) knows the first index it can hold, and a few vectorized steps finish the search.
+    """
     cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
     cumulative /= cumulative[-1]
-    picks = np.searchsorted(cumulative, uniform(key, index), side="right")
-    return np.minimum(picks, len(cumulative) - 1)
+    cumulative[-1] = np.inf  # u < 1 always lands inside, whatever the rounding
+    guide = np.searchsorted(cumulative, np.arange(_GUIDE_BUCKETS) / _GUIDE_BUCKETS, side="right")
+    u = uniform(key, index)
+    picks = guide[(u * _GUIDE_BUCKETS).astype(np.int64)]
+    while True:
+        step = cumulative[picks] <= u
+        if not step.any():
+            return picks
+        picks += step
 
 
 def poisson(key: int, index: np.ndarray, lam: float) -> np.ndarray:
