@@ -28,4 +28,7 @@ def expr(column: ExprColumn, rows: RowSet, key: int) -> Values:
         return arrow.cast("string")
     from .convert import arrow_type
 
-    return arrow.cast(arrow_type(column.type)).to_numpy(zero_copy_only=False)
+    typed = arrow.cast(arrow_type(column.type))
+    if typed.null_count:  # SQL NULL stays null: numpy would turn it into NaN
+        return typed
+    return typed.to_numpy(zero_copy_only=False)

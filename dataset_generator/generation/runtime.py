@@ -117,7 +117,7 @@ class DatasetRuntime:
 
         columns = self.spec.tables[table].columns
         return pa.schema(
-            [pa.field(name, arrow_type(col.type), nullable=col.null_fraction > 0) for name, col in columns.items() if not col.hidden]
+            [pa.field(name, arrow_type(col.type), nullable=col.null_fraction > 0 or col.nullable) for name, col in columns.items() if not col.hidden]
         )
 
     def batch(self, table: str, first_row: int, n_rows: int) -> pa.RecordBatch:

@@ -91,25 +91,29 @@ def children_agg(column: ChildrenAggColumn, rows: RowSet, key: int) -> Values:
     result = np.full(n, np.nan)
     if column.agg in ("sum", "mean"):
         owner = np.repeat(np.arange(n), counts)
+        valid = ~np.isnan(values)  # like SQL, null children are skipped
         # bincount adds in row order: the same sum whatever the chunk (np.sum's pairwise order would not be).
-        totals = np.bincount(owner, weights=values, minlength=n)
+        totals = np.bincount(owner[valid], weights=values[valid], minlength=n)
         if column.agg == "sum":
             return _rounded(totals, column.round)
-        result[present] = totals[present] / counts[present]
+        counted = np.bincount(owner[valid], minlength=n)
+        present = counted > 0
+        result[present] = totals[present] / counted[present]
     elif present.any():
         first = starts[present]
         if column.agg == "min":
-            result[present] = np.minimum.reduceat(values, first)
+            result[present] = np.fmin.reduceat(values, first)
         elif column.agg == "max":
-            result[present] = np.maximum.reduceat(values, first)
+            result[present] = np.fmax.reduceat(values, first)
         elif column.agg == "first":
             result[present] = values[first]
         else:
             result[present] = values[first + counts[present] - 1]
     result = _rounded(result, column.round)
-    if present.all():
+    missing = np.isnan(result)
+    if not missing.any():
         return result
-    return pa.array(result, type=pa.float64(), mask=~present)
+    return pa.array(result, type=pa.float64(), mask=missing)
 
 
 def _children_rows(rows: RowSet, table: str) -> tuple[np.ndarray, RowSet]:

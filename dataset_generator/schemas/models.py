@@ -27,6 +27,7 @@ class ColumnBase(_Model):
     type: ColumnType
     null_fraction: float = Field(0.0, ge=0.0, le=1.0)
     hidden: bool = False  # computed for other columns (templates, expressions) but not written
+    nullable: bool = False  # may hold nulls besides null_fraction's (an expr's NULL, children_agg of no children)
     description: str = ""
 
 
