@@ -13,6 +13,7 @@ import contextlib
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,8 @@ def dask_client(address: str | None = None, *, workers: int | None = None) -> It
     distributed = _import_distributed()
     if address:
         try:
-            client = distributed.Client(address, timeout="30s")
+            # distributed.comm.timeouts.connect (default 30 s) bounds the wait for an unreachable scheduler.
+            client = distributed.Client(address)
         except (OSError, TimeoutError) as exc:
             raise DatasetGeneratorError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
         with client:
@@ -72,7 +74,9 @@ def dask_client(address: str | None = None, *, workers: int | None = None) -> It
 
     # spawn, not fork: deltalake and DuckDB panic or deadlock in a forked child once the parent used them.
     # (spawn is distributed's default too; pinned so a user's dask config cannot switch it to fork.)
-    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
+    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}), warnings.catch_warnings():
+        # Its internal HTTP server (loopback) moves to a free port when another cluster holds 8787: not news.
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = distributed.LocalCluster(
             host="127.0.0.1",
             dashboard_address=None,
