@@ -350,5 +350,29 @@ class _Progress:
             click.echo("", err=True)
 
 
+
+@cli.command("validate-schema")
+@click.argument("schema_file", type=click.Path(dir_okay=False))
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Check the spec at this scale.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Set a dataset parameter (repeatable).")
+def validate_schema_command(schema_file: str, scale: float, params: tuple[str, ...]) -> None:
+    """Check a YAML dataset spec: prints `ok: NAME, N tables` or the error (file:line, table, column)."""
+    from .schemas.loader import load_schema
+
+    spec = load_schema(schema_file=schema_file, scale=scale, params=_parse_params(params))
+    click.echo(f"ok: {spec.name}, {len(spec.tables)} tables")
+
+
+@cli.command("schema-json")
+@click.option("--indent", type=int, default=2, show_default=True)
+def schema_json_command(indent: int) -> None:
+    """Print the JSON Schema of the spec format (for editor autocomplete of dataset YAML files)."""
+    import json
+
+    from .schemas.json_schema import spec_json_schema
+
+    click.echo(json.dumps(spec_json_schema(), indent=indent))
+
+
 if __name__ == "__main__":
     main()
