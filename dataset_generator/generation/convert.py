@@ -46,6 +46,8 @@ def to_arrow(values: Values, column_type: str, null_mask: np.ndarray | None = No
     target = arrow_type(column_type)
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if isinstance(array, pa.DictionaryArray):
+            array = array.dictionary_decode()
         if array.type != target:
             array = array.cast(target)
         if null_mask is not None:
@@ -63,18 +65,29 @@ def to_arrow(values: Values, column_type: str, null_mask: np.ndarray | None = No
 def to_numpy(values: Values) -> np.ndarray:
     if isinstance(values, np.ndarray):
         return values
+    if isinstance(values, pa.DictionaryArray):
+        values = values.dictionary_decode()
     return values.to_numpy(zero_copy_only=False)
 
 
+# Integers spanning fewer values than this are formatted once per distinct value, then indexed.
+_SMALL_INTEGER_RANGE = 1 << 16
+
+
 def to_strings(values: Values, column_type: str, zero_pad: int | None = None) -> pa.Array:
-    """String form of a column, as a template substitutes it."""
-    if isinstance(values, pa.Array) and pa.types.is_string(values.type):
+    """String form of a column, as a template substitutes it (dictionary-encoded where values repeat)."""
+    if isinstance(values, pa.Array) and (pa.types.is_string(values.type) or pa.types.is_dictionary(values.type)):
         return values
-    if column_type == "float64" or column_type == "float32":
-        array = pa.array(np.asarray(values, dtype=np.float64))
-    else:
-        array = to_arrow(values, column_type)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and len(values) > 0:
+        low, high = int(values.min()), int(values.max())
+        if high - low < _SMALL_INTEGER_RANGE:
+            labels = _format(pa.array(np.arange(low, high + 1, dtype=np.int64)), zero_pad)
+            return pa.DictionaryArray.from_arrays(pa.array((values - low).astype(np.int32)), labels)
+    if column_type in ("float64", "float32"):
+        return _format(pa.array(np.asarray(values, dtype=np.float64)), zero_pad)
+    return _format(to_arrow(values, column_type), zero_pad)
+
+
+def _format(array: pa.Array, zero_pad: int | None) -> pa.Array:
     text = array.cast(pa.string())
-    if zero_pad:
-        text = pc.utf8_lpad(text, width=zero_pad, padding="0")
-    return text
+    return pc.utf8_lpad(text, width=zero_pad, padding="0") if zero_pad else text

@@ -69,7 +69,8 @@ def choice(column: ChoiceColumn, rows: RowSet, key: int) -> Values:
     weights = np.asarray(column.weights if column.weights is not None else [1.0] * len(column.values))
     picks = rnd.weighted_index(key, rows.index, weights)
     if column.type == "string":
-        return pa.array([str(value) for value in column.values], type=pa.string()).take(pa.array(picks))
+        values = pa.array([str(value) for value in column.values], type=pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(picks.astype(np.int32)), values)
     return np.asarray(column.values)[picks]
 
 

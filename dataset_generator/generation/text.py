@@ -53,8 +53,9 @@ def uuid(column: UuidColumn, rows: RowSet, key: int) -> Values:
 
 def faker(column: FakerColumn, rows: RowSet, key: int) -> Values:
     pool = faker_pool(column.provider, rows.runtime.faker_locale(column), column.pool_size)
-    picks = np.floor(rnd.uniform(key, rows.index) * len(pool)).astype(np.int64)
-    return pool.take(pa.array(picks))
+    picks = np.floor(rnd.uniform(key, rows.index) * len(pool)).astype(np.int32)
+    # Kept dictionary-encoded: templates transform the pool, not every row (see _transform).
+    return pa.DictionaryArray.from_arrays(pa.array(picks), pool)
 
 
 def template(column: TemplateColumn, rows: RowSet, key: int) -> Values:
@@ -71,7 +72,10 @@ def template(column: TemplateColumn, rows: RowSet, key: int) -> Values:
     arrays = [part for part in parts if not isinstance(part, str)]
     if not arrays:
         return pa.array([column.template] * len(rows), type=pa.string())
-    columns = [pa.scalar(part, pa.string()) if isinstance(part, str) else part for part in parts]
+    columns = [
+        pa.scalar(part, pa.string()) if isinstance(part, str) else part.dictionary_decode() if isinstance(part, pa.DictionaryArray) else part
+        for part in parts
+    ]
     return pc.binary_join_element_wise(*columns, "")
 
 
@@ -82,6 +86,9 @@ def _split_literals(template: str) -> list[str]:
 
 
 def _transform(text: pa.Array, transform: str) -> pa.Array:
+    if isinstance(text, pa.DictionaryArray):
+        # Transform each distinct value once, then expand: a pool of 10,000 names instead of every row.
+        return _transform(text.dictionary, transform).take(text.indices)
     if transform == "none":
         return text
     lowered = pc.utf8_lower(text)
