@@ -63,12 +63,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="dataset-generator")
 
 
-def _parse_params(values: Sequence[str]) -> dict[str, str]:
+def _parse_params(values: Sequence[str], flag: str = "--param") -> dict[str, str]:
     params: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=flag)
         params[key.strip()] = value.strip()
     return params
 
@@ -121,6 +121,58 @@ def _with_options(options: list[Any]) -> Any:
     return decorate
 
 
+_target_options = [
+    click.option("--s3-uri", default=None, help="Bucket root, e.g. s3://my-bucket."),
+    click.option("--s3-key", default=None, help="Access key id (default: AWS environment/profile)."),
+    click.option("--s3-secret", default=None, help="Secret access key (default: AWS environment/profile)."),
+    click.option("--s3-endpoint-url", default=None, help="S3-compatible endpoint, e.g. http://127.0.0.1:9000."),
+    click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1)."),
+    click.option("--s3-profile", default=None, help="AWS profile for credentials (default: AWS_PROFILE)."),
+    click.option("--s3-part-size", type=int, default=None, metavar="BYTES", help="Multipart part size (default 16 MiB)."),
+    click.option("--catalog-uri", default=None, help="iceberg: catalog URI (sqlite:///..., postgresql://..., http(s):// REST)."),
+    click.option("--catalog-name", default=None, help="iceberg: catalog name."),
+    click.option("--namespace", default=None, help="iceberg: namespace of the tables (default 'default')."),
+    click.option("--catalog-property", "catalog_properties", multiple=True, metavar="KEY=VALUE", help="iceberg: catalog property (repeatable)."),
+    click.option("--metadata-uri", default=None, help="ducklake: metadata database (a path, sqlite:... or postgres:...)."),
+    click.option("--data-path", default=None, help="ducklake: DATA_PATH of the lake (default <output>/data/)."),
+]
+
+# Which target flags each table format takes, as constructor keyword arguments.
+_FORMAT_FLAGS = {
+    "iceberg": ("catalog_uri", "catalog_name", "namespace", "catalog_properties"),
+    "ducklake": ("metadata_uri", "data_path"),
+}
+
+
+def _create_writer(format_name: str, output: str, options: Any, target: dict[str, Any]) -> Any:
+    """A writer from --format, --output and the target flags (S3 and catalog options)."""
+    from .storage import S3Config, is_s3_uri
+    from .writers.registry import create_writer
+
+    s3_fields = {
+        "uri": target.pop("s3_uri"),
+        "key": target.pop("s3_key"),
+        "secret": target.pop("s3_secret"),
+        "endpoint_url": target.pop("s3_endpoint_url"),
+        "region": target.pop("s3_region"),
+        "profile": target.pop("s3_profile"),
+    }
+    part_size = target.pop("s3_part_size")
+    given = {name: value for name, value in s3_fields.items() if value is not None}
+    s3 = None
+    if given or part_size is not None or is_s3_uri(output):
+        s3 = S3Config(**given, **({"multipart_chunk_bytes": part_size} if part_size is not None else {}))
+    if target.get("catalog_properties"):
+        target["catalog_properties"] = _parse_params(target["catalog_properties"], "--catalog-property")
+    extra = {name: value for name, value in target.items() if value not in (None, ())}
+    allowed = _FORMAT_FLAGS.get(format_name, ())
+    misplaced = [name for name in extra if name not in allowed]
+    if misplaced:
+        flag = "--" + misplaced[0].replace("_", "-").replace("catalog-properties", "catalog-property")
+        raise click.UsageError(f"{flag} does not apply to --format {format_name}")
+    return create_writer(format_name, output_uri=output, s3=s3, options=options, **extra)
+
+
 @cli.command("info")
 @click.argument("dataset", required=False)
 @_with_options(_common_dataset_options)
@@ -166,11 +218,7 @@ def info_command(dataset: str | None, schema_file: str | None, scale: float, par
 @click.option("--tables", default=None, help="Comma-separated subset of tables.")
 @click.option("--chunk-rows", type=int, default=None, help="Rows generated per batch (memory knob; output is identical).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (files, rows per table) and write nothing.")
-@click.option("--s3-uri", default=None, help="Bucket root, e.g. s3://my-bucket.")
-@click.option("--s3-key", default=None, help="Access key id (default: AWS environment/profile).")
-@click.option("--s3-secret", default=None, help="Secret access key (default: AWS environment/profile).")
-@click.option("--s3-endpoint-url", default=None, help="S3-compatible endpoint, e.g. http://127.0.0.1:9000.")
-@click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1).")
+@_with_options(_target_options)
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--engine", default="local", show_default=True, help="local (process pool) or dask (a cluster).")
 @click.option("--dask-address", default=None, metavar="tcp://HOST:PORT", help="Dask scheduler (default: a LocalCluster).")
@@ -195,24 +243,18 @@ def generate_command(
     tables: str | None,
     chunk_rows: int | None,
     dry_run: bool,
-    s3_uri: str | None,
-    s3_key: str | None,
-    s3_secret: str | None,
-    s3_endpoint_url: str | None,
-    s3_region: str | None,
     quiet: bool,
     engine: str,
     dask_address: str | None,
     parts: int | None,
     part: int | None,
     run_id: str | None,
+    **target: Any,
 ) -> None:
     """Generate DATASET (or --schema-file) into --output with the chosen --format."""
     from .api import generate, plan_dataset
     from .generation.planner import DEFAULT_CHUNK_ROWS
-    from .storage import S3Config, is_s3_uri
     from .writers.options import PartitionSpec, WriterOptions
-    from .writers.registry import create_writer
 
     dataset, schema_file = _dataset_and_file(dataset, schema_file)
     options = WriterOptions(
@@ -223,9 +265,7 @@ def generate_command(
         partition=PartitionSpec.parse(partition_by) if partition_by is not None else None,
         mode=mode,  # type: ignore[arg-type]
     )
-    s3_given = any(value is not None for value in (s3_uri, s3_key, s3_secret, s3_endpoint_url, s3_region))
-    s3 = S3Config(uri=s3_uri, key=s3_key, secret=s3_secret, endpoint_url=s3_endpoint_url, region=s3_region) if s3_given or is_s3_uri(output) else None
-    writer = create_writer(format_name, output_uri=output, s3=s3, options=options)
+    writer = _create_writer(format_name, output, options, target)
     table_list = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
     given = _parse_params(params)
     if dry_run:
@@ -269,33 +309,21 @@ def generate_command(
 @click.option("--output", "-o", required=True, help="The parts' --output.")
 @click.option("--run-id", default=None, help="Which parts run (needed only when several are pending).")
 @click.option("--discard", is_flag=True, help="Remove the run's staged files and manifests instead of committing.")
-@click.option("--s3-uri", default=None, help="Bucket root, e.g. s3://my-bucket.")
-@click.option("--s3-key", default=None, help="Access key id (default: AWS environment/profile).")
-@click.option("--s3-secret", default=None, help="Secret access key (default: AWS environment/profile).")
-@click.option("--s3-endpoint-url", default=None, help="S3-compatible endpoint, e.g. http://127.0.0.1:9000.")
-@click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1).")
+@_with_options(_target_options)
 @click.option("--quiet", "-q", is_flag=True, help="No summary.")
 def commit_command(
     format_name: str,
     output: str,
     run_id: str | None,
     discard: bool,
-    s3_uri: str | None,
-    s3_key: str | None,
-    s3_secret: str | None,
-    s3_endpoint_url: str | None,
-    s3_region: str | None,
     quiet: bool,
+    **target: Any,
 ) -> None:
     """Commit a --parts run once all its parts are written: each table in one step."""
     from .api import commit_parts
-    from .storage import S3Config, is_s3_uri
-    from .writers.registry import create_writer
 
-    s3_given = any(value is not None for value in (s3_uri, s3_key, s3_secret, s3_endpoint_url, s3_region))
-    s3 = S3Config(uri=s3_uri, key=s3_key, secret=s3_secret, endpoint_url=s3_endpoint_url, region=s3_region) if s3_given or is_s3_uri(output) else None
     # Options (codec, mode, layout) come from the parts' manifests, not from this command line.
-    writer = create_writer(format_name, output_uri=output, s3=s3)
+    writer = _create_writer(format_name, output, None, target)
     summary = commit_parts(writer, run_id=run_id, discard=discard)
     if quiet:
         return
