@@ -1,0 +1,331 @@
+"""Benchmark suite: rows/s, MB/s written and peak memory of real runs, printed as a table.
+
+Every case is a separate process tree (the CLI, or a reference script), timed from start to exit, with its
+memory sampled every 50 ms: peak RSS summed over the tree, and peak PSS (shared pages counted once).
+
+    python benchmarks/run.py                 # the full suite (about 10 minutes on 2 cores)
+    python benchmarks/run.py --size small    # the same cases, 10x smaller
+    python benchmarks/run.py --size tiny     # a smoke run (seconds), used by the tests
+    python benchmarks/run.py --only transactions
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+SIZES = {"full": 1.0, "small": 0.1, "tiny": 0.002}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    group: str
+    rows: int | None  # None: read the row count from the CLI summary
+    command: list[str]
+
+
+@dataclass(frozen=True)
+class Result:
+    case: Case
+    rows: int
+    seconds: float
+    bytes_written: int
+    peak_rss: int
+    peak_pss: int
+
+
+def cli(*args: object) -> list[str]:
+    return [sys.executable, "-m", "dataset_generator.cli", *map(str, args)]
+
+
+def cases(size: float, workers: int, out: Path) -> list[Case]:
+    def rows(count: int) -> int:
+        return max(1_000, int(count * size))
+
+    tx10, tx50 = rows(10_000_000), rows(50_000_000)
+    found = []
+    for count in (tx10, tx50):
+        label = f"{count / 1e6:g}M"
+        found.append(
+            Case(
+                f"reference numpy+pyarrow {label} zstd, {workers} proc",
+                "transactions",
+                count,
+                [
+                    sys.executable,
+                    str(HERE / "reference_numpy.py"),
+                    "--rows",
+                    count,
+                    "--output",
+                    out,
+                    "--compression",
+                    "zstd",
+                    "--processes",
+                    workers,
+                ],
+            )
+        )
+        for codec in ("zstd", "snappy"):
+            found.append(
+                Case(
+                    f"transactions {label} parquet {codec}, {workers} workers",
+                    "transactions",
+                    count,
+                    cli(
+                        "generate",
+                        "transactions",
+                        "-o",
+                        out,
+                        "--param",
+                        f"rows={count}",
+                        "--compression",
+                        codec,
+                        "--file-rows-target",
+                        1_000_000,
+                        "--workers",
+                        workers,
+                        "-q",
+                    ),
+                )
+            )
+    found.append(
+        Case(
+            f"transactions {tx10 / 1e6:g}M parquet zstd, 1 worker",
+            "transactions",
+            tx10,
+            cli(
+                "generate",
+                "transactions",
+                "-o",
+                out,
+                "--param",
+                f"rows={tx10}",
+                "--compression",
+                "zstd",
+                "--file-rows-target",
+                1_000_000,
+                "--workers",
+                1,
+                "-q",
+            ),
+        )
+    )
+    found.append(
+        Case(
+            f"transactions {tx10 / 1e6:g}M null (generate+encode), {workers} workers",
+            "transactions",
+            tx10,
+            cli(
+                "generate",
+                "transactions",
+                "--format",
+                "null",
+                "-o",
+                out,
+                "--param",
+                f"rows={tx10}",
+                "--compression",
+                "zstd",
+                "--file-rows-target",
+                1_000_000,
+                "--workers",
+                workers,
+                "-q",
+            ),
+        )
+    )
+    for scale in (0.1, 1.0):
+        for count in sorted({1, workers}):
+            found.append(
+                Case(
+                    f"ecommerce scale {scale * size:g} parquet zstd, {count} worker{'s' if count > 1 else ''}",
+                    "ecommerce",
+                    None,
+                    cli(
+                        "generate",
+                        "ecommerce",
+                        "-o",
+                        out,
+                        "--scale",
+                        scale * size,
+                        "--compression",
+                        "zstd",
+                        "--file-rows-target",
+                        1_000_000,
+                        "--workers",
+                        count,
+                    ),
+                )
+            )
+    customers = rows(1_000_000)
+    found.append(
+        Case(
+            f"customers {customers / 1e6:g}M (vocabularies), {workers} workers",
+            "customers",
+            customers,
+            cli(
+                "generate",
+                "ecommerce",
+                "--tables",
+                "customers",
+                "-o",
+                out,
+                "--param",
+                f"customers={customers}",
+                "--compression",
+                "snappy",
+                "--file-rows-target",
+                1_000_000,
+                "--workers",
+                workers,
+                "-q",
+            ),
+        )
+    )
+    faker_rows = max(500, int(10_000 * min(size, 1.0)))
+    found.append(
+        Case(
+            f"customers {faker_rows / 1e3:g}k Faker per row, 1 proc",
+            "customers",
+            faker_rows,
+            [sys.executable, str(HERE / "faker_per_row.py"), "--rows", faker_rows, "--output", out],
+        )
+    )
+    return found
+
+
+def run(case: Case, out: Path) -> Result:
+    shutil.rmtree(out, ignore_errors=True)
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    started = time.perf_counter()
+    process = psutil.Popen(
+        [str(part) for part in case.command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    peak_rss = peak_pss = 0
+    while process.poll() is None:
+        rss = pss = 0
+        try:
+            for member in [process, *process.children(recursive=True)]:
+                try:
+                    info = member.memory_full_info()
+                    rss += info.rss
+                    pss += getattr(info, "pss", info.rss)
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+        except psutil.NoSuchProcess:
+            break
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        time.sleep(0.05)
+    stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"benchmark case {case.name!r} failed:\n{stderr}")
+    rows = case.rows if case.rows is not None else _rows_from_summary(stdout)
+    written = sum(path.stat().st_size for path in out.rglob("*") if path.is_file()) if out.exists() else 0
+    return Result(case, rows, seconds, written, peak_rss, peak_pss)
+
+
+def _rows_from_summary(stdout: str) -> int:
+    for line in stdout.splitlines():
+        if line.startswith("total"):
+            return int(line.split()[1].replace(",", ""))
+    raise SystemExit(f"no summary in output:\n{stdout}")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = psutil.virtual_memory().total / 2**30
+    return f"{cpu}, {len(os.sched_getaffinity(0))} cores, {memory:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="dataset-generator benchmarks")
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers"], default=None)
+    parser.add_argument(
+        "--scratch", default=None, help="Directory for outputs (default: a temporary directory)."
+    )
+    args = parser.parse_args()
+    scratch = (
+        Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="dataset-generator-bench-"))
+    )
+    out = scratch / "out"
+    selected = [
+        case for case in cases(SIZES[args.size], args.workers, out) if args.only in (None, case.group)
+    ]
+    print(f"machine: {machine()}")
+    print(f"size: {args.size}; outputs under {scratch}; each case is a fresh process tree\n")
+    header = f"| {'case':<58} | {'rows':>12} | {'seconds':>8} | {'rows/s':>12} | {'MB/s written':>12} | {'peak RSS MB':>11} | {'peak PSS MB':>11} |"
+    print(header)
+    print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
+    results = []
+    for case in selected:
+        result = run(case, out)
+        results.append(result)
+        print(
+            f"| {case.name:<58} | {result.rows:>12,} | {result.seconds:>8.2f} | {result.rows / result.seconds:>12,.0f} | "
+            f"{result.bytes_written / 2**20 / result.seconds:>12.1f} | {result.peak_rss / 2**20:>11.0f} | {result.peak_pss / 2**20:>11.0f} |",
+            flush=True,
+        )
+    shutil.rmtree(out, ignore_errors=True)
+    _print_ratios(results)
+
+
+def _print_ratios(results: list[Result]) -> None:
+    """The issue's targets, computed from this run's own numbers."""
+
+    def rate(*words: str) -> float | None:
+        for result in results:
+            if all(word in result.case.name for word in words):
+                return result.rows / result.seconds
+        return None
+
+    print()
+    labels = [result.case.name.split()[2] for result in results if result.case.name.startswith("reference")]
+    for label in labels:
+        ours, reference = (
+            rate(f"transactions {label} parquet zstd", "workers"),
+            rate(f"reference numpy+pyarrow {label}"),
+        )
+        if ours and reference:
+            print(
+                f"transactions {label} parquet zstd vs hand-written numpy+pyarrow: {ours / reference:.2f}x (target >= 0.8x)"
+            )
+    if len(labels) == 2:
+        small, large = (
+            rate(f"transactions {labels[0]} parquet zstd", "workers"),
+            rate(f"transactions {labels[1]} parquet zstd", "workers"),
+        )
+        if small and large:
+            print(f"rows/s at {labels[1]} vs {labels[0]}: {large / small:.2f}x (target within 10 %)")
+    faker, ours_customers = rate("Faker per row"), rate("customers", "vocabularies")
+    if faker and ours_customers:
+        print(f"customers with vocabularies vs Faker per row: {ours_customers / faker:.0f}x (target >= 300x)")
+
+
+if __name__ == "__main__":
+    main()
