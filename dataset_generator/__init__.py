@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from .api import GenerateSummary, TableSummary, generate, plan_dataset
-from .errors import DatasetGeneratorError, GenerationFailed, ParameterError, SpecError, StorageError, WriterError
+from .errors import (
+    DatasetGeneratorError,
+    GenerationFailed,
+    ParameterError,
+    SpecError,
+    StorageError,
+    WriterError,
+)
 from .schemas.loader import list_datasets, load_schema
 from .schemas.models import DatasetSpec
 from .storage.config import S3Config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -182,10 +183,8 @@ def commit_parts(writer: TableWriter, *, run_id: str | None = None, discard: boo
 
 def _abort_all(writer: TableWriter, handles: dict[str, TableHandle], written: list[FileInfo]) -> None:
     for name, handle in handles.items():
-        try:
+        with contextlib.suppress(Exception):  # cleanup must not hide the original error
             writer.abort(handle, [info for info in written if info.table == name])
-        except Exception:  # cleanup must not hide the original error
-            pass
 
 
 def _table_summary(commit: CommitInfo) -> TableSummary:

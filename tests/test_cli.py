@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dataset_generator import S3Config, WriterOptions, create_writer, generate
+
 from helpers import parquet_glob, run_cli, scalar
 
 

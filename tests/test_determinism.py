@@ -11,6 +11,7 @@ import pytest
 from dataset_generator import WriterOptions, create_writer, generate, load_schema
 from dataset_generator.generation.layout import build_layouts
 from dataset_generator.generation.runtime import DatasetRuntime
+
 from helpers import file_digests
 
 SCALE = 0.0005

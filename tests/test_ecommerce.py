@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
 from helpers import parquet_glob, query, run_cli, scalar
 
 FILE_ROWS_TARGET = 5_000

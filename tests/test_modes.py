@@ -12,6 +12,7 @@ import pytest
 from dataset_generator import GenerationFailed, WriterError, WriterOptions, create_writer, generate
 from dataset_generator.writers.base import TableInfo
 from dataset_generator.writers.parquet import ParquetWriter
+
 from helpers import parquet_glob, run_cli, scalar
 
 ARGS = ("generate", "transactions", "--param", "rows=5000", "--workers", "1")

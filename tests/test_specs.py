@@ -89,6 +89,7 @@ def test_bad_yaml_and_unknown_parameters(tmp_path: Path) -> None:
 
 def test_user_spec_generates(tmp_path: Path) -> None:
     from dataset_generator import WriterOptions, create_writer, generate
+
     from helpers import scalar
 
     summary = generate(write(tmp_path, VALID), create_writer("parquet", output_uri=str(tmp_path / "out"), options=WriterOptions()), scale=0.1, workers=1)

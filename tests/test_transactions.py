@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dataset_generator import WriterOptions, create_writer, generate
+
 from helpers import parquet_glob, query, run_cli, scalar
 
 ROWS = 60_000
@@ -46,7 +47,7 @@ def test_rows_ids_and_ranges(transactions: Path) -> None:
     uuid4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
     assert all(uuid4.match(row[0]) for row in query(f"select transaction_id from {source} limit 2000"))
     qty_low, qty_high, amount_low, customer_low = query(f"select min(order_qty), max(order_qty), min(order_amount), min(customer_id) from {source}")[0]
-    assert 1 <= qty_low and qty_high <= 50 and amount_low > 0 and customer_low >= 1
+    assert qty_low >= 1 and qty_high <= 50 and amount_low > 0 and customer_low >= 1
     assert scalar(f"select count(*) from {source} where order_amount <> round(order_amount, 2)") == 0
 
 

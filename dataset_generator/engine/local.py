@@ -111,7 +111,7 @@ def run_local(
         # Stop at once: cancel what has not started and wait for running tasks, so no worker keeps
         # writing after the caller has aborted the tables.
         pool.shutdown(wait=True, cancel_futures=True)
-        for future, task in pending.items():
+        for future in pending:
             if future.done() and not future.cancelled() and future.exception() is None:
                 written.append(future.result())
         exc.written = written  # type: ignore[attr-defined]

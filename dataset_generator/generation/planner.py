@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..schemas.models import ChoiceColumn, DatasetSpec, FakerColumn, BooleanColumn
+from ..schemas.models import BooleanColumn, ChoiceColumn, DatasetSpec, FakerColumn
 from ..writers.base import PartitionValues, TableInfo
 from ..writers.options import PartitionSpec, WriterOptions
 from .layout import EPOCH, ChildLayout, Layout, TimeLayout, build_layouts

@@ -132,7 +132,7 @@ def _root_time_table(spec: DatasetSpec, table: str) -> str | None:
 
 
 def _check_cycles(spec: DatasetSpec, source: str) -> None:
-    for table_name, table in spec.tables.items():
+    for table_name in spec.tables:
         chain = [table_name]
         while spec.tables[chain[-1]].parent is not None:
             parent = spec.tables[chain[-1]].parent.table  # type: ignore[union-attr]

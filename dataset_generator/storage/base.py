@@ -54,5 +54,6 @@ class Storage(ABC):
     @abstractmethod
     def size(self, path: str) -> int: ...
 
+    @abstractmethod
     def check_writable(self) -> None:
         """Raise StorageError with one clear line when the root cannot be written."""

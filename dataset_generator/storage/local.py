@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -34,7 +35,7 @@ class LocalStorage(Storage):
                 yield handle
             os.replace(partial, path)
         except BaseException:
-            with _ignore_missing():
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(partial)
             raise
 
@@ -62,7 +63,7 @@ class LocalStorage(Storage):
 
     def remove(self, paths: Iterable[str]) -> None:
         for path in paths:
-            with _ignore_missing():
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
 
     def remove_tree(self, prefix: str) -> None:
@@ -80,11 +81,3 @@ class LocalStorage(Storage):
                 pass
         except OSError as exc:
             raise StorageError(f"output {self.root} is not writable: {exc.strerror or exc}") from None
-
-
-@contextmanager
-def _ignore_missing() -> Iterator[None]:
-    try:
-        yield
-    except FileNotFoundError:
-        pass
