@@ -97,3 +97,29 @@ def test_append_to_an_incomplete_table_is_refused(tmp_path: Path) -> None:
     (tmp_path / "transactions" / "part-00000.parquet").write_bytes(b"x")
     with pytest.raises(WriterError, match="incomplete"):
         generate("transactions", create_writer("parquet", output_uri=str(tmp_path), options=WriterOptions(mode="append")), params={"rows": 10})
+
+
+def test_ctrl_c_stops_cleanly_and_commits_nothing(tmp_path: Path) -> None:
+    """SIGINT to the whole process group, as a terminal's Ctrl-C does, while workers are writing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [
+        str(Path(sys.executable).parent / "dataset-generator"), "generate", "transactions", "-o", str(tmp_path),
+        "--param", "rows=20000000", "--file-rows-target", "200000", "--workers", "2",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    staging = tmp_path / "transactions" / "_temporary"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(staging.rglob("*.parquet")):
+        time.sleep(0.05)
+    assert list(staging.rglob("*.parquet")), "the run never started writing"
+    os.killpg(process.pid, signal.SIGINT)
+    _stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["error: interrupted; nothing was committed"]
+    assert not (tmp_path / "transactions" / "_SUCCESS").exists()
+    assert data_files(tmp_path) == []

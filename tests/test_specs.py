@@ -98,3 +98,24 @@ def test_user_spec_generates(tmp_path: Path) -> None:
         f"select count(*) from read_parquet('{tmp_path}/out/visits/*.parquet') v anti join read_parquet('{tmp_path}/out/users/*.parquet') u using (user_id)"
     )
     assert orphans == 0
+
+
+def test_null_fraction_on_any_column(tmp_path: Path) -> None:
+    from dataset_generator import WriterOptions, create_writer, generate
+
+    from helpers import query
+
+    spec = textwrap.dedent(VALID).replace(
+        "tier: {type: string, gen: choice, values: [free, pro], weights: [9, 1]}",
+        "tier: {type: string, gen: choice, values: [free, pro], weights: [9, 1], null_fraction: 0.2}\n"
+        "      joined: {type: date, gen: date, start: 2020-01-01, end: 2020-12-31, null_fraction: 0.5}\n"
+        "      score: {type: float64, gen: normal, mean: 0, std: 1, null_fraction: 0.05}",
+    )
+    generate(write(tmp_path, spec), create_writer("parquet", output_uri=str(tmp_path / "out"), options=WriterOptions()), scale=10, workers=1)
+    total, tier, joined, score, ids = query(
+        f"select count(*), count(tier), count(joined), count(score), count(user_id) from read_parquet('{tmp_path}/out/users/*.parquet')"
+    )[0]
+    assert total == ids == 10_000
+    assert abs(1 - tier / total - 0.2) < 0.02
+    assert abs(1 - joined / total - 0.5) < 0.02
+    assert abs(1 - score / total - 0.05) < 0.01
