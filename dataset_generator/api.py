@@ -121,11 +121,11 @@ def generate(
         raise DatasetGeneratorError(f"seed must be >= 0 (got {seed})")
     if chunk_rows < 1:
         raise DatasetGeneratorError(f"chunk_rows must be >= 1 (got {chunk_rows})")
-    worker_count = default_workers() if workers is None else workers
-    if worker_count < 1:
-        raise DatasetGeneratorError(f"workers must be >= 1 (got {worker_count})")
+    if workers is not None and workers < 1:
+        raise DatasetGeneratorError(f"workers must be >= 1 (got {workers})")
     started = time.perf_counter()
     plan = plan_dataset(dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables)
+    worker_count = workers if workers is not None else default_workers(plan.total_rows if engine == "local" else None)
     writer.check()
     if parts is not None or part is not None:
         from .parts import generate_part

@@ -7,10 +7,14 @@ table size. Engines know nothing about formats: they call `writer.write_file` an
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,8 +47,24 @@ def write_task(context: WorkerContext, task: FileTask) -> FileInfo:
 _worker_context: WorkerContext | None = None
 
 
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ctrl-C reaches the whole process group. Workers must not die mid-file with a traceback: they ignore
+    SIGINT (inherited at spawn, so even a worker still importing ignores it), finish their file, and the
+    parent, which alone handles Ctrl-C, aborts the run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _init_worker(context: WorkerContext) -> None:
     global _worker_context
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     install_pools(context.vocabularies)
     _worker_context = context
 
@@ -54,7 +74,14 @@ def _run_in_worker(task: FileTask) -> FileInfo:
     return write_task(_worker_context, task)
 
 
-def default_workers() -> int:
+# Below this many rows, starting more interpreters (about a second each) costs more than they save.
+PARALLEL_MIN_ROWS = 2_000_000
+
+
+def default_workers(planned_rows: int | None = None) -> int:
+    """All cores, or one for runs too small to repay starting workers (output is the same either way)."""
+    if planned_rows is not None and planned_rows < PARALLEL_MIN_ROWS:
+        return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -69,44 +96,62 @@ def run_local(
     files already written are attached to the exception (`.written`) so the caller can abort them."""
     task_list = list(tasks)
     written: list[FileInfo] = []
+
+    def record(task: FileTask, info: FileInfo) -> None:
+        written.append(info)
+        if on_file:
+            on_file(task, info)
+
+    def run_here(task: FileTask) -> None:
+        try:
+            info = write_task(context, task)
+        except Exception as exc:
+            raise _failure(task, exc, written) from exc
+        record(task, info)
+
     if workers <= 1 or len(task_list) <= 1:
         for task in task_list:
-            try:
-                info = write_task(context, task)
-            except Exception as exc:
-                raise _failure(task, exc, written) from exc
-            written.append(info)
-            if on_file:
-                on_file(task, info)
+            run_here(task)
         return written
 
     context.runtime.warm_vocabularies()
     context = replace(context, vocabularies=loaded_pools())
-    # spawn, not fork: deltalake and DuckDB are not fork-safe once the parent has used them.
+    # This process is one of the workers: N workers cost N - 1 extra interpreters, not N.
+    # spawn, not fork: Polars, deltalake and DuckDB are not fork-safe once the parent has used them.
+    helpers = workers - 1
     pool = ProcessPoolExecutor(
-        max_workers=workers,
+        max_workers=helpers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
         initargs=(context,),
     )
     pending: dict[Future[FileInfo], FileTask] = {}
     queue = iter(task_list)
+
+    def collect(done: Iterable[Future[FileInfo]]) -> None:
+        for future in done:
+            task = pending.pop(future)
+            try:
+                info = future.result()
+            except Exception as exc:
+                raise _failure(task, exc, written) from exc
+            record(task, info)
+
     try:
-        for task in _take(queue, 2 * workers):
-            pending[pool.submit(_run_in_worker, task)] = task
-        while pending:
+        while True:
+            # Keep each helper busy with one task running and one queued; no more, so memory stays bounded.
+            for task in _take(queue, 2 * helpers - len(pending)):
+                with _sigint_ignored():  # a worker started now inherits "ignore Ctrl-C"
+                    pending[pool.submit(_run_in_worker, task)] = task
+            collect([future for future in pending if future.done()])
+            own = next(queue, None)
+            if own is not None:
+                run_here(own)
+                continue
+            if not pending:
+                break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                try:
-                    info = future.result()
-                except Exception as exc:
-                    raise _failure(task, exc, written) from exc
-                written.append(info)
-                if on_file:
-                    on_file(task, info)
-                for next_task in _take(queue, 1):
-                    pending[pool.submit(_run_in_worker, next_task)] = next_task
+            collect(done)
     except BaseException as exc:
         # Stop at once: cancel what has not started and wait for running tasks, so no worker keeps
         # writing after the caller has aborted the tables.
@@ -120,13 +165,8 @@ def run_local(
     return written
 
 
-def _take(iterator: Iterable[FileTask], count: int) -> list[FileTask]:
-    taken = []
-    for task in iterator:
-        taken.append(task)
-        if len(taken) == count:
-            break
-    return taken
+def _take(iterator: Iterator[FileTask], count: int) -> list[FileTask]:
+    return list(itertools.islice(iterator, max(count, 0)))
 
 
 def _failure(task: FileTask, exc: BaseException, written: list[FileInfo]) -> GenerationFailed:
