@@ -169,7 +169,7 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
                     ),
                 )
             )
-    customers = rows(1_000_000)
+    customers = rows(5_000_000)
     found.append(
         Case(
             f"customers {customers / 1e6:g}M (vocabularies), {workers} workers",

@@ -18,7 +18,7 @@ from .runtime import DatasetRuntime
 
 # Rows generated per batch inside a file. Any value gives the same bytes (row groups are cut by row
 # count, not by batch); it only trades memory for per-batch overhead.
-DEFAULT_CHUNK_ROWS = 131_072
+DEFAULT_CHUNK_ROWS = 65_536
 
 
 @dataclass(frozen=True)

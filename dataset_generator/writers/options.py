@@ -63,7 +63,7 @@ class WriterOptions:
     """How files are laid out and encoded.
 
     `file_rows_target`: no data file holds more rows; only the last file of a table or partition holds fewer.
-    `row_group_rows`: rows per Parquet row group (default: min(file_rows_target, 262,144)).
+    `row_group_rows`: rows per Parquet row group (default: min(file_rows_target, 131,072)).
     `partition`: None keeps the dataset's own partitioning; `PartitionSpec.none()` turns it off.
     `mode`: "error" refuses a non-empty target, "overwrite" replaces it, "append" adds files.
     """
@@ -99,4 +99,4 @@ class WriterOptions:
 
     @property
     def effective_row_group_rows(self) -> int:
-        return self.row_group_rows or min(self.file_rows_target, 262_144)
+        return self.row_group_rows or min(self.file_rows_target, 131_072)
