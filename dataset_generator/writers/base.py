@@ -78,6 +78,35 @@ def partition_path(partition: PartitionValues) -> str:
     return "/".join(f"{name}={value}" for name, value in partition)
 
 
+def identity_partitioned(table: TableInfo) -> bool:
+    """True when partition values do not derive from a column of the table (a child partitioned by its
+    parent's time): table formats then store year/month/day as real string columns."""
+    return bool(table.partition_columns) and table.time_column is None
+
+
+def schema_with_partition_columns(table: TableInfo) -> pa.Schema:
+    """The table's schema, plus year/month/day string columns when it is identity-partitioned."""
+    if not identity_partitioned(table):
+        return table.schema
+    present = set(table.schema.names)
+    extra = [pa.field(name, pa.string()) for name in table.partition_columns if name not in present]
+    return pa.schema(list(table.schema) + extra)
+
+
+def add_partition_columns(
+    batches: Iterable[pa.RecordBatch], partition: PartitionValues, schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
+    """Append the partition values as constant columns, to match `schema_with_partition_columns`."""
+    values = dict(partition)
+    for batch in batches:
+        constants = [
+            pa.repeat(pa.scalar(values.get(field.name), pa.string()), batch.num_rows)
+            for field in schema
+            if field.name not in batch.schema.names
+        ]
+        yield pa.RecordBatch.from_arrays([*batch.columns, *constants], schema=schema)
+
+
 def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 

@@ -33,7 +33,18 @@ import pyarrow as pa
 from ..errors import WriterError
 from ..storage import S3Config, is_s3_uri
 from ._duckdb import connect_duckdb, duckdb
-from .base import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, new_run_id, partition_path
+from .base import (
+    CommitInfo,
+    FileInfo,
+    PartitionValues,
+    TableHandle,
+    TableInfo,
+    add_partition_columns,
+    identity_partitioned,
+    new_run_id,
+    partition_path,
+    schema_with_partition_columns,
+)
 from .options import WriterOptions
 from .parquet import ParquetWriter
 
@@ -140,7 +151,7 @@ class DuckLakeWriter(ParquetWriter):
             snapshot = con.execute(
                 f"SELECT max(snapshot_id) FROM ducklake_snapshots('{CATALOG_ALIAS}')"
             ).fetchone()[0]
-        wanted = ducklake_arrow_schema(table).names
+        wanted = schema_with_partition_columns(table).names
         if columns is not None and mode == "error":
             raise WriterError(
                 f"DuckLake table {table.name!r} already exists in {self._metadata()} (snapshot {snapshot}); "
@@ -185,9 +196,9 @@ class DuckLakeWriter(ParquetWriter):
             else storage.join(handle.location, name)
         )
         file_table = table
-        if _identity_partitioned(table):
+        if identity_partitioned(table):
             # Identity partition values must be in the files: DuckLake derives partitions from file contents.
-            schema = ducklake_arrow_schema(table)
+            schema = schema_with_partition_columns(table)
             file_table = TableInfo(
                 name=table.name,
                 schema=schema,
@@ -196,7 +207,7 @@ class DuckLakeWriter(ParquetWriter):
                 dictionary_columns=table.dictionary_columns,
                 expected_rows=table.expected_rows,
             )
-            batches = _with_partition_columns(batches, partition, schema)
+            batches = add_partition_columns(batches, partition, schema)
         with storage.open_write(path) as sink:
             rows, stats = self._encode(sink, file_table, batches)
         return FileInfo(
@@ -223,7 +234,7 @@ class DuckLakeWriter(ParquetWriter):
             con.execute("BEGIN TRANSACTION")
             try:
                 columns = self._existing_columns(con, table.name)
-                wanted = list(ducklake_arrow_schema(table).names)
+                wanted = list(schema_with_partition_columns(table).names)
                 if columns is not None and handle.mode == "overwrite" and columns != wanted:
                     con.execute(f"DROP TABLE {qualified}")
                     columns = None
@@ -262,7 +273,7 @@ class DuckLakeWriter(ParquetWriter):
         )
 
     def _create_table(self, con: duckdb.DuckDBPyConnection, table: TableInfo) -> None:
-        schema = ducklake_arrow_schema(table)
+        schema = schema_with_partition_columns(table)
         # DuckDB's own Arrow type mapping gives the column types (TIMESTAMP, DATE, INTEGER, DECIMAL…).
         con.register("dataset_generator_empty", schema.empty_table())
         try:
@@ -292,30 +303,10 @@ def partition_keys(table: TableInfo) -> list[str]:
     return [f"{name}({_ident(table.time_column)})" for name in columns]
 
 
-def ducklake_arrow_schema(table: TableInfo) -> pa.Schema:
-    """Columns of the DuckLake table: the data columns, plus year/month/day strings for a child table."""
-    if not _identity_partitioned(table):
-        return table.schema
-    present = set(table.schema.names)
-    extra = [pa.field(name, pa.string()) for name in table.partition_columns if name not in present]
-    return pa.schema(list(table.schema) + extra)
 
 
-def _identity_partitioned(table: TableInfo) -> bool:
-    return bool(table.partition_columns) and table.time_column is None
 
 
-def _with_partition_columns(
-    batches: Iterable[pa.RecordBatch], partition: PartitionValues, schema: pa.Schema
-) -> Iterator[pa.RecordBatch]:
-    values = dict(partition)
-    for batch in batches:
-        constants = [
-            pa.repeat(pa.scalar(values.get(field.name), pa.string()), batch.num_rows)
-            for field in schema
-            if field.name not in batch.schema.names
-        ]
-        yield pa.RecordBatch.from_arrays([*batch.columns, *constants], schema=schema)
 
 
 def _local_metadata_file(metadata: str) -> str | None:

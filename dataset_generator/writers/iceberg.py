@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -36,7 +36,18 @@ from pyiceberg.transforms import DayTransform, IdentityTransform, MonthTransform
 
 from ..errors import WriterError
 from ..storage import S3Config, is_s3_uri
-from .base import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, new_run_id, partition_path
+from .base import (
+    CommitInfo,
+    FileInfo,
+    PartitionValues,
+    TableHandle,
+    TableInfo,
+    add_partition_columns,
+    identity_partitioned,
+    new_run_id,
+    partition_path,
+    schema_with_partition_columns,
+)
 from .options import WriterOptions
 from .parquet import ParquetWriter
 
@@ -140,7 +151,7 @@ class IcebergWriter(ParquetWriter):
     def _create(self, table: TableInfo) -> Table:
         catalog = self.catalog
         catalog.create_namespace_if_not_exists(self.namespace)
-        schema = iceberg_arrow_schema(table)
+        schema = schema_with_partition_columns(table)
         location = None if self._is_rest() else self.storage.join(table.name)
         if location is not None and not is_s3_uri(location):
             location = f"file://{location}"
@@ -182,7 +193,7 @@ class IcebergWriter(ParquetWriter):
                     "use --mode overwrite to replace it or --mode append to add to it"
                 )
             current = existing.schema().as_arrow()
-            wanted = iceberg_arrow_schema(table)
+            wanted = schema_with_partition_columns(table)
             if list(current.names) != list(wanted.names):
                 raise WriterError(
                     f"cannot {mode} Iceberg table {'.'.join(identifier)!r}: its columns differ from this dataset's "
@@ -235,10 +246,10 @@ class IcebergWriter(ParquetWriter):
         relative = f"data/{directory}/{name}" if directory else f"data/{name}"
         path = storage.join(handle.location, relative)
         file_table = table
-        if _identity_partitioned(table):
+        if identity_partitioned(table):
             # Identity partition values must be in the files: pyiceberg derives each file's partition from them.
-            file_table = dataclasses.replace(table, schema=iceberg_arrow_schema(table))
-            batches = _with_partition_columns(batches, partition, file_table.schema)
+            file_table = dataclasses.replace(table, schema=schema_with_partition_columns(table))
+            batches = add_partition_columns(batches, partition, file_table.schema)
         with storage.open_write(path) as sink:
             rows, stats = self._encode(sink, file_table, batches)
         return FileInfo(
@@ -315,30 +326,10 @@ def partition_fields(table: TableInfo) -> list[tuple[str, Transform[Any, Any], s
     return [(name, IdentityTransform(), name) for name in columns]
 
 
-def iceberg_arrow_schema(table: TableInfo) -> pa.Schema:
-    """The table's Arrow schema as stored in Iceberg: identity partition columns appended as strings."""
-    if not _identity_partitioned(table):
-        return table.schema
-    present = set(table.schema.names)
-    extra = [pa.field(name, pa.string()) for name in table.partition_columns if name not in present]
-    return pa.schema(list(table.schema) + extra)
 
 
-def _identity_partitioned(table: TableInfo) -> bool:
-    return bool(table.partition_columns) and table.time_column is None
 
 
-def _with_partition_columns(
-    batches: Iterable[pa.RecordBatch], partition: PartitionValues, schema: pa.Schema
-) -> Iterator[pa.RecordBatch]:
-    values = dict(partition)
-    for batch in batches:
-        constants = [
-            pa.repeat(pa.scalar(values.get(field.name), pa.string()), batch.num_rows)
-            for field in schema
-            if field.name not in batch.schema.names
-        ]
-        yield pa.RecordBatch.from_arrays([*batch.columns, *constants], schema=schema)
 
 
 def _scheme(location: str) -> str:
