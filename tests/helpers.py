@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from click.testing import CliRunner, Result
@@ -39,3 +40,17 @@ def file_digests(root: Path) -> dict[str, str]:
             path = Path(directory) / name
             digests[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
+
+
+def read_table_rows(duckdb_con: Any, writer: Any, table: str) -> list[tuple[Any, ...]]:
+    """Every row of a Delta/Iceberg/DuckLake table, read by DuckDB (not by the library that wrote it)."""
+    if writer.name == "delta":
+        source = f"delta_scan('{writer.storage.join(table)}')"
+    elif writer.name == "iceberg":
+        metadata = writer.catalog.load_table((writer.namespace, table)).metadata_location
+        source = f"iceberg_scan('{metadata}')"
+    else:
+        alias = f"lake_{abs(hash(writer.output_uri))}"
+        duckdb_con.execute(f"ATTACH 'ducklake:{writer._metadata()}' AS {alias} (READ_ONLY)")
+        source = f"{alias}.{writer.schema}.{table}"
+    return duckdb_con.execute(f"SELECT * FROM {source} ORDER BY ALL").fetchall()

@@ -21,6 +21,8 @@ from dataset_generator.writers.options import WriterOptions
 from dataset_generator.writers.parquet import ParquetWriter
 from dataset_generator.writers.registry import create_writer
 
+from helpers import read_table_rows
+
 distributed = pytest.importorskip("distributed")
 
 TX_ROWS = 60_000
@@ -174,18 +176,6 @@ def test_dask_to_s3_matches_local(tmp_path: Path, dask_address: str, s3_server: 
 TABLE_FORMATS = ["delta", "iceberg", "ducklake"]
 
 
-def _read_rows(duckdb_con: Any, writer: Any, table: str) -> list[tuple[Any, ...]]:
-    if writer.name == "delta":
-        source = f"delta_scan('{writer.storage.join(table)}')"
-    elif writer.name == "iceberg":
-        metadata = writer.catalog.load_table((writer.namespace, table)).metadata_location
-        source = f"iceberg_scan('{metadata}')"
-    else:
-        alias = f"lake_{abs(hash(writer.output_uri))}"
-        duckdb_con.execute(f"ATTACH 'ducklake:{writer._metadata()}' AS {alias} (READ_ONLY)")
-        source = f"{alias}.{writer.schema}.{table}"
-    return duckdb_con.execute(f"SELECT * FROM {source} ORDER BY ALL").fetchall()
-
 
 @pytest.mark.parametrize("format_name", TABLE_FORMATS)
 def test_table_formats_hold_the_same_rows_with_dask(
@@ -199,6 +189,6 @@ def test_table_formats_hold_the_same_rows_with_dask(
     generate("transactions", local, params=params, workers=1)
     summary = generate("transactions", remote, params=params, engine="dask", dask_address=dask_address)
     assert summary.rows == 20_000
-    expected = _read_rows(duckdb_con, local, "transactions")
+    expected = read_table_rows(duckdb_con, local, "transactions")
     assert len(expected) == 20_000
-    assert _read_rows(duckdb_con, remote, "transactions") == expected
+    assert read_table_rows(duckdb_con, remote, "transactions") == expected

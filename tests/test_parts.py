@@ -18,6 +18,8 @@ from dataset_generator.writers.options import WriterOptions
 from dataset_generator.writers.parquet import ParquetWriter
 from dataset_generator.writers.registry import create_writer
 
+from helpers import read_table_rows
+
 ECOMMERCE = {"scale": 0.001}
 FILE_ROWS = 2_000
 
@@ -236,18 +238,6 @@ def test_manifest_is_json_with_the_parts_file_infos(tmp_path: Path) -> None:
 TABLE_FORMATS = ["delta", "iceberg", "ducklake"]
 
 
-def _rows(duckdb_con: Any, writer: Any, table: str) -> list[tuple[Any, ...]]:
-    if writer.name == "delta":
-        source = f"delta_scan('{writer.storage.join(table)}')"
-    elif writer.name == "iceberg":
-        metadata = writer.catalog.load_table((writer.namespace, table)).metadata_location
-        source = f"iceberg_scan('{metadata}')"
-    else:
-        alias = f"lake_{abs(hash(writer.output_uri))}"
-        duckdb_con.execute(f"ATTACH 'ducklake:{writer._metadata()}' AS {alias} (READ_ONLY)")
-        source = f"{alias}.{writer.schema}.{table}"
-    return duckdb_con.execute(f"SELECT * FROM {source} ORDER BY ALL").fetchall()
-
 
 @pytest.mark.parametrize("format_name", TABLE_FORMATS)
 def test_table_format_parts_commit_in_one_step(tmp_path: Path, duckdb_con: Any, format_name: str) -> None:
@@ -264,7 +254,7 @@ def test_table_format_parts_commit_in_one_step(tmp_path: Path, duckdb_con: Any, 
     summary = commit_parts(writer("parts"))
     assert summary.rows == 12_000 and summary.files == 6
     committed = writer("parts")
-    assert _rows(duckdb_con, committed, "transactions") == _rows(duckdb_con, writer("single"), "transactions")
+    assert read_table_rows(duckdb_con, committed, "transactions") == read_table_rows(duckdb_con, writer("single"), "transactions")
     if format_name == "delta":
         from deltalake import DeltaTable
 
