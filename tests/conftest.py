@@ -6,5 +6,7 @@ import os
 
 # No client may probe the cloud metadata address or real AWS: tests stay on loopback.
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+# Polars plans Iceberg scans with pyiceberg (its optional planner plugin is not a dependency).
+os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
 
 pytest_plugins = ["_s3_server", "_duckdb_reader"]

@@ -51,6 +51,6 @@ def read_table_rows(duckdb_con: Any, writer: Any, table: str) -> list[tuple[Any,
         source = f"iceberg_scan('{metadata}')"
     else:
         alias = f"lake_{abs(hash(writer.output_uri))}"
-        duckdb_con.execute(f"ATTACH 'ducklake:{writer._metadata()}' AS {alias} (READ_ONLY)")
+        duckdb_con.execute(f"ATTACH IF NOT EXISTS 'ducklake:{writer._metadata()}' AS {alias} (READ_ONLY)")
         source = f"{alias}.{writer.schema}.{table}"
     return duckdb_con.execute(f"SELECT * FROM {source} ORDER BY ALL").fetchall()
