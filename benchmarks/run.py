@@ -54,155 +54,46 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
     def rows(count: int) -> int:
         return max(1_000, int(count * size))
 
+    def transactions(name: str, count: int, *flags: object, group: str = "transactions") -> Case:
+        args = ("generate", "transactions", "-o", out, "--param", f"rows={count}", "--file-rows-target", 1_000_000, "-q")
+        return Case(f"transactions {count / 1e6:g}M {name}", group, count, cli(*args, *flags))
+
+    def reference(count: int) -> Case:
+        script = [sys.executable, str(HERE / "reference_numpy.py"), "--rows", count, "--output", out]
+        return Case(f"reference numpy+pyarrow {count / 1e6:g}M zstd, {workers} proc", "transactions", count,
+                    [*script, "--compression", "zstd", "--processes", workers])  # fmt: skip
+
+    def ecommerce(scale: float, count: int) -> Case:
+        args = ("generate", "ecommerce", "-o", out, "--scale", scale, "--compression", "zstd", "--file-rows-target", 1_000_000)
+        return Case(f"ecommerce scale {scale:g} parquet zstd, {count} worker{'s' if count > 1 else ''}", "ecommerce", None,
+                    cli(*args, "--workers", count))  # fmt: skip
+
     tx10, tx50 = rows(10_000_000), rows(50_000_000)
-    found = []
+    found: list[Case] = []
     for count in (tx10, tx50):
-        label = f"{count / 1e6:g}M"
-        found.append(
-            Case(
-                f"reference numpy+pyarrow {label} zstd, {workers} proc",
-                "transactions",
-                count,
-                [
-                    sys.executable,
-                    str(HERE / "reference_numpy.py"),
-                    "--rows",
-                    count,
-                    "--output",
-                    out,
-                    "--compression",
-                    "zstd",
-                    "--processes",
-                    workers,
-                ],
-            )
-        )
+        found.append(reference(count))
         for codec in ("zstd", "snappy"):
-            found.append(
-                Case(
-                    f"transactions {label} parquet {codec}, {workers} workers",
-                    "transactions",
-                    count,
-                    cli(
-                        "generate",
-                        "transactions",
-                        "-o",
-                        out,
-                        "--param",
-                        f"rows={count}",
-                        "--compression",
-                        codec,
-                        "--file-rows-target",
-                        1_000_000,
-                        "--workers",
-                        workers,
-                        "-q",
-                    ),
-                )
-            )
+            found.append(transactions(f"parquet {codec}, {workers} workers", count, "--compression", codec, "--workers", workers))
+    found.append(transactions("parquet zstd, 1 worker", tx10, "--compression", "zstd", "--workers", 1))
+    found.append(transactions(f"null (generate+encode), {workers} workers", tx10, "--format", "null", "--compression", "zstd", "--workers", workers))
+    found.append(transactions(f"parquet zstd, local {workers} workers", tx10, "--compression", "zstd", "--workers", workers, group="dask"))
     found.append(
-        Case(
-            f"transactions {tx10 / 1e6:g}M parquet zstd, 1 worker",
-            "transactions",
-            tx10,
-            cli(
-                "generate",
-                "transactions",
-                "-o",
-                out,
-                "--param",
-                f"rows={tx10}",
-                "--compression",
-                "zstd",
-                "--file-rows-target",
-                1_000_000,
-                "--workers",
-                1,
-                "-q",
-            ),
-        )
+        transactions(f"parquet zstd, dask LocalCluster {workers} workers", tx10, "--compression", "zstd", "--workers", workers,
+                     "--engine", "dask", group="dask")  # fmt: skip
     )
-    found.append(
-        Case(
-            f"transactions {tx10 / 1e6:g}M null (generate+encode), {workers} workers",
-            "transactions",
-            tx10,
-            cli(
-                "generate",
-                "transactions",
-                "--format",
-                "null",
-                "-o",
-                out,
-                "--param",
-                f"rows={tx10}",
-                "--compression",
-                "zstd",
-                "--file-rows-target",
-                1_000_000,
-                "--workers",
-                workers,
-                "-q",
-            ),
-        )
-    )
-    for scale in (0.1, 1.0):
-        for count in sorted({1, workers}):
-            found.append(
-                Case(
-                    f"ecommerce scale {scale * size:g} parquet zstd, {count} worker{'s' if count > 1 else ''}",
-                    "ecommerce",
-                    None,
-                    cli(
-                        "generate",
-                        "ecommerce",
-                        "-o",
-                        out,
-                        "--scale",
-                        scale * size,
-                        "--compression",
-                        "zstd",
-                        "--file-rows-target",
-                        1_000_000,
-                        "--workers",
-                        count,
-                    ),
-                )
-            )
+    for scale in (0.1 * size, 1.0 * size):
+        found.extend(ecommerce(scale, count) for count in sorted({1, workers}))
     customers = rows(5_000_000)
     found.append(
-        Case(
-            f"customers {customers / 1e6:g}M (vocabularies), {workers} workers",
-            "customers",
-            customers,
-            cli(
-                "generate",
-                "ecommerce",
-                "--tables",
-                "customers",
-                "-o",
-                out,
-                "--param",
-                f"customers={customers}",
-                "--compression",
-                "snappy",
-                "--file-rows-target",
-                1_000_000,
-                "--workers",
-                workers,
-                "-q",
-            ),
-        )
-    )
+        Case(f"customers {customers / 1e6:g}M (vocabularies), {workers} workers", "customers", customers,
+             cli("generate", "ecommerce", "--tables", "customers", "-o", out, "--param", f"customers={customers}",
+                 "--compression", "snappy", "--file-rows-target", 1_000_000, "--workers", workers, "-q"))
+    )  # fmt: skip
     faker_rows = max(500, int(10_000 * min(size, 1.0)))
     found.append(
-        Case(
-            f"customers {faker_rows / 1e3:g}k Faker per row, 1 proc",
-            "customers",
-            faker_rows,
-            [sys.executable, str(HERE / "faker_per_row.py"), "--rows", faker_rows, "--output", out],
-        )
-    )
+        Case(f"customers {faker_rows / 1e3:g}k Faker per row, 1 proc", "customers", faker_rows,
+             [sys.executable, str(HERE / "faker_per_row.py"), "--rows", faker_rows, "--output", out])
+    )  # fmt: skip
     return found
 
 
@@ -265,7 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="dataset-generator benchmarks")
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers"], default=None)
+    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask"], default=None)
     parser.add_argument(
         "--scratch", default=None, help="Directory for outputs (default: a temporary directory)."
     )
