@@ -125,6 +125,9 @@ def generate(
         raise DatasetGeneratorError(f"workers must be >= 1 (got {workers})")
     started = time.perf_counter()
     plan = plan_dataset(dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables)
+    on_plan = getattr(progress, "on_plan", None)  # a progress display may want the planned sizes
+    if on_plan is not None:
+        on_plan(plan)
     worker_count = workers if workers is not None else default_workers(plan.total_rows if engine == "local" else None)
     writer.check()
     if parts is not None or part is not None:

@@ -356,12 +356,18 @@ def _print_summary(summary: Any) -> None:
 
 
 class _Progress:
-    """One progress line per table on a terminal: rows written of rows planned."""
+    """A progress bar per table on a terminal: rows written of rows planned, and the overall rate."""
+
+    WIDTH = 24
 
     def __init__(self) -> None:
         self.current: str | None = None
+        self.planned: dict[str, int] = {}
         self.done: dict[str, int] = {}
         self.started = time.perf_counter()
+
+    def on_plan(self, plan: Any) -> None:
+        self.planned = {table.name: table.rows for table in plan.tables}
 
     def __call__(self, task: Any, info: Any) -> None:
         table = task.table
@@ -369,14 +375,19 @@ class _Progress:
             click.echo("", err=True)
         self.current = table
         self.done[table] = self.done.get(table, 0) + info.rows
-        elapsed = max(time.perf_counter() - self.started, 1e-9)
-        total = sum(self.done.values())
-        click.echo(f"\r{table:<16} {self.done[table]:>14,} rows  {total / elapsed:>12,.0f} rows/s", err=True, nl=False)
+        planned = max(self.planned.get(table, 0), self.done[table], 1)
+        filled = self.WIDTH * self.done[table] // planned
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        rate = sum(self.done.values()) / max(time.perf_counter() - self.started, 1e-9)
+        click.echo(
+            f"\r{table:<16} [{bar}] {100 * self.done[table] // planned:>3}% {self.done[table]:>14,}/{planned:,} rows  {rate:>12,.0f} rows/s",
+            err=True,
+            nl=False,
+        )
 
     def finish(self) -> None:
         if self.current is not None:
             click.echo("", err=True)
-
 
 
 @cli.command("validate-schema")

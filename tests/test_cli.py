@@ -118,3 +118,28 @@ def test_seed_002_python_snippets(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     WriterOptions(compression="gzip")
     config = S3Config(uri="s3://bucket", key="access-key", secret="secret-key", endpoint_url="https://minio.example.com")
     assert "secret-key" not in repr(config)
+
+
+def test_progress_bars_on_a_terminal_only(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    command = [Path(sys.executable).parent / "dataset-generator", "generate", "ecommerce", "-o", str(tmp_path / "tty"), "--scale", "0.0005"]
+    completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=follower, text=True, timeout=300)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert completed.returncode == 0
+    lines = shown.decode().replace("\r\n", "\n").split("\r")
+    assert any("orders" in line and "100%" in line and "[" + "#" * 24 + "]" in line for line in lines)
+    piped = subprocess.run(command[:-4] + ["-o", str(tmp_path / "pipe"), "--scale", "0.0005"], capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0 and piped.stderr == ""
