@@ -12,6 +12,7 @@ are not stored in the data files: their values live in each add action.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -29,7 +30,7 @@ from deltalake.transaction import AddAction, CommitProperties, create_table_with
 
 from ..errors import WriterError
 from ..storage import S3Config, is_s3_uri
-from .base import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, new_run_id, partition_path
+from .base import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, new_run_id
 from .parquet import ParquetWriter
 
 DELTA_LOG = "_delta_log"
@@ -108,27 +109,10 @@ class DeltaWriter(ParquetWriter):
         *,
         only_file: bool = False,
     ) -> FileInfo:
-        storage = self.storage
-        # Run-unique names: older versions keep their files for time travel, and appends never collide.
-        name = f"part-{file_index:05d}-{handle.run_id}{self.extension}"
-        directory = partition_path(partition)
-        relative = f"{directory}/{name}" if directory else name
-        path = storage.join(handle.location, relative)
         stats = _StatsCollector(handle.table.schema)
-        with storage.open_write(path) as sink:
-            rows, _ = self._encode(sink, handle.table, stats.observe(batches))
-        return FileInfo(
-            table=handle.table.name,
-            path=path,
-            staged_path=path,
-            rows=rows,
-            bytes=storage.size(path),
-            partition=partition,
-            stats={
-                "relative_path": relative,
-                "delta": stats.result(rows),
-                "mtime_ms": int(time.time() * 1000),
-            },
+        info = self.write_run_file(handle, partition, file_index, stats.observe(batches))
+        return dataclasses.replace(
+            info, stats={**info.stats, "delta": stats.result(info.rows), "mtime_ms": int(time.time() * 1000)}
         )
 
     def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:

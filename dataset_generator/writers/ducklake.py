@@ -39,10 +39,7 @@ from .base import (
     PartitionValues,
     TableHandle,
     TableInfo,
-    add_partition_columns,
-    identity_partitioned,
     new_run_id,
-    partition_path,
     schema_with_partition_columns,
 )
 from .options import WriterOptions
@@ -186,39 +183,7 @@ class DuckLakeWriter(ParquetWriter):
         *,
         only_file: bool = False,
     ) -> FileInfo:
-        storage = self.storage
-        table = handle.table
-        name = f"part-{file_index:05d}-{handle.run_id}{self.extension}"
-        directory = partition_path(partition)
-        path = (
-            storage.join(handle.location, directory, name)
-            if directory
-            else storage.join(handle.location, name)
-        )
-        file_table = table
-        if identity_partitioned(table):
-            # Identity partition values must be in the files: DuckLake derives partitions from file contents.
-            schema = schema_with_partition_columns(table)
-            file_table = TableInfo(
-                name=table.name,
-                schema=schema,
-                partition_columns=table.partition_columns,
-                time_column=None,
-                dictionary_columns=table.dictionary_columns,
-                expected_rows=table.expected_rows,
-            )
-            batches = add_partition_columns(batches, partition, schema)
-        with storage.open_write(path) as sink:
-            rows, stats = self._encode(sink, file_table, batches)
-        return FileInfo(
-            table=table.name,
-            path=path,
-            staged_path=path,
-            rows=rows,
-            bytes=storage.size(path),
-            partition=partition,
-            stats=stats,
-        )
+        return self.write_run_file(handle, partition, file_index, batches, identity_columns=True)
 
     def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
         table = handle.table

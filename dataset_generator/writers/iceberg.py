@@ -22,7 +22,6 @@ the same shape as the Delta and Hive outputs of that table.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -42,10 +41,7 @@ from .base import (
     PartitionValues,
     TableHandle,
     TableInfo,
-    add_partition_columns,
-    identity_partitioned,
     new_run_id,
-    partition_path,
     schema_with_partition_columns,
 )
 from .options import WriterOptions
@@ -239,28 +235,7 @@ class IcebergWriter(ParquetWriter):
         *,
         only_file: bool = False,
     ) -> FileInfo:
-        storage = self.storage
-        table = handle.table
-        name = f"part-{file_index:05d}-{handle.run_id}{self.extension}"
-        directory = partition_path(partition)
-        relative = f"data/{directory}/{name}" if directory else f"data/{name}"
-        path = storage.join(handle.location, relative)
-        file_table = table
-        if identity_partitioned(table):
-            # Identity partition values must be in the files: pyiceberg derives each file's partition from them.
-            file_table = dataclasses.replace(table, schema=schema_with_partition_columns(table))
-            batches = add_partition_columns(batches, partition, file_table.schema)
-        with storage.open_write(path) as sink:
-            rows, stats = self._encode(sink, file_table, batches)
-        return FileInfo(
-            table=table.name,
-            path=path,
-            staged_path=path,
-            rows=rows,
-            bytes=storage.size(path),
-            partition=partition,
-            stats=stats,
-        )
+        return self.write_run_file(handle, partition, file_index, batches, subdirectory="data", identity_columns=True)
 
     def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
         identifier = handle.extra["identifier"]
