@@ -73,3 +73,35 @@ def test_ecommerce_to_s3_equals_the_local_run(
     con.close()
     assert counts == local_counts
     assert any(key.endswith(".parquet") for key in s3_server.keys(s3_bucket, "ecommerce/"))
+
+
+def test_failed_overwrite_on_s3_leaves_the_old_files_untouched(s3_server: Any, s3_bucket: str) -> None:
+    from collections.abc import Iterable
+    from typing import BinaryIO
+
+    import pyarrow as pa
+
+    from dataset_generator import GenerationFailed, WriterOptions, generate
+    from dataset_generator.writers.base import TableInfo
+    from dataset_generator.writers.parquet import ParquetWriter
+
+    class FailsOnSecondFile(ParquetWriter):
+        def _encode(self, sink: BinaryIO, table: TableInfo, batches: Iterable[pa.RecordBatch]) -> tuple[int, dict]:
+            rows, stats = super()._encode(sink, table, batches)
+            if rows and self.__dict__.setdefault("files", 0) >= 1:
+                raise OSError("network gone (injected)")
+            self.__dict__["files"] += 1
+            return rows, stats
+
+    config = S3Config(key=s3_server.key, secret=s3_server.secret, endpoint_url=s3_server.endpoint_url)
+    output = f"s3://{s3_bucket}/tx"
+    generate("transactions", ParquetWriter(output, s3=config, options=WriterOptions(file_rows_target=1_000)), params={"rows": 3_000}, workers=1)
+    client = s3_server.client()
+    before = {key: client.get_object(Bucket=s3_bucket, Key=key)["Body"].read() for key in s3_server.keys(s3_bucket)}
+    failing = FailsOnSecondFile(output, s3=config, options=WriterOptions(file_rows_target=1_000, mode="overwrite"))
+    with pytest.raises(GenerationFailed, match="network gone"):
+        generate("transactions", failing, params={"rows": 3_000}, seed=7, workers=1)
+    after = {key: client.get_object(Bucket=s3_bucket, Key=key)["Body"].read() for key in s3_server.keys(s3_bucket)}
+    # Every old data file is still there, byte for byte; only the completeness marker is gone.
+    assert {key: data for key, data in before.items() if not key.endswith("_SUCCESS")} == after
+    assert s3_server.pending_uploads(s3_bucket) == []

@@ -483,15 +483,16 @@ def test_parquet_modes_on_s3(s3_server: S3Server, s3_bucket: str, s3_config: S3C
         _write_table(output, s3_config, total_rows=3_000, file_rows=1_000)
 
     _write_table(output, s3_config, total_rows=1_500, file_rows=1_000, mode="overwrite")
-    assert s3_server.keys(s3_bucket) == [
-        "data/transactions/_SUCCESS",
-        "data/transactions/part-00000.parquet",
-        "data/transactions/part-00001.parquet",
-    ]
+    keys = s3_server.keys(s3_bucket)
+    # Files go straight to their keys on S3, so an overwrite never reuses a live file's name: the old files
+    # stay untouched until the commit removes them (none stale afterwards).
+    assert keys[0] == "data/transactions/_SUCCESS" and len(keys) == 3
+    assert [key.split("-")[0:2] for key in keys[1:]] == [["data/transactions/part", "00000"], ["data/transactions/part", "00001"]]
+    assert all(key.endswith(".parquet") and key.count("-") > 2 for key in keys[1:])
 
     _write_table(output, s3_config, total_rows=500, file_rows=1_000, mode="append")
     keys = s3_server.keys(s3_bucket)
-    assert len(keys) == 4 and sum(key.startswith("data/transactions/part-00000-") for key in keys) == 1
+    assert len(keys) == 4 and sum(key.startswith("data/transactions/part-00000-") for key in keys) == 2
     connection = _duckdb_with_s3(s3_config)
     rows = connection.execute(f"SELECT count(*) FROM '{output}/transactions/*.parquet'").fetchone()
     assert rows == (2_000,)

@@ -287,10 +287,14 @@ class FileTableWriter(TableWriter):
 
     def _final_relative(self, handle: TableHandle, partition: PartitionValues, file_index: int, only_file: bool) -> str:
         suffix = self._file_suffix()
-        if only_file and not partition and handle.mode != "append":
-            name = f"{handle.table.name}{suffix}"
-        elif handle.mode == "append":
+        # Run-unique names where a new file could otherwise replace a live one: appends, and overwrites on
+        # object stores (files go straight to their final keys there; a failed overwrite must not have
+        # replaced any old file, so that abort leaves the old files as they were).
+        unique = handle.mode == "append" or (bool(handle.previous_files) and not self.storage.cheap_rename)
+        if unique:
             name = f"part-{file_index:05d}-{handle.run_id}{suffix}"
+        elif only_file and not partition:
+            name = f"{handle.table.name}{suffix}"
         else:
             name = f"part-{file_index:05d}{suffix}"
         directory = partition_path(partition)
