@@ -95,12 +95,15 @@ def list_datasets_command() -> None:
 @cli.command("list-formats")
 def list_formats_command() -> None:
     """Writers, whether their optional dependencies are installed, and how to install them."""
-    from .writers.registry import available_writers, writer_status
+    from .writers.registry import available_writers, get_writer_class, writer_status
 
+    click.echo(f"{'format':<10} {'status':<50} {'dask/parts':<11} description")
     for name, entry in sorted(available_writers().items()):
         installed, detail = writer_status(name)
         state = "installed" if installed else f"missing: {entry.install_hint}"
-        click.echo(f"{name:<10} {state:<48} {entry.description}")
+        # Whether commit can take files written by other processes (Dask workers, --parts runs).
+        external = ("yes" if get_writer_class(name).supports_external_commit else "no") if installed else "-"
+        click.echo(f"{name:<10} {state:<50} {external:<11} {entry.description}")
         if not installed and detail and entry.extra is None:
             click.echo(f"{'':<10} {detail}")
 
