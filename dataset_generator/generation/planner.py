@@ -64,11 +64,10 @@ def make_plan(
     *,
     seed: int,
     options: WriterOptions,
-    locale: str | None = None,
     tables: list[str] | None = None,
 ) -> Plan:
     layouts = build_layouts(spec, seed)
-    runtime = DatasetRuntime(spec, seed, layouts, locale=locale)
+    runtime = DatasetRuntime(spec, seed, layouts)
     selected = tables or list(spec.tables)
     table_plans = []
     for name in selected:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cached_property
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -16,30 +14,16 @@ from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, chi
 
 
 class DatasetRuntime:
-    """Everything a worker needs to generate any chunk alone. Pickles small: caches are rebuilt per process."""
+    """Everything a worker needs to generate any chunk alone: the resolved spec, the seed and the layouts.
+    Small and picklable; it holds no state that depends on what was generated before."""
 
-    def __init__(self, spec: DatasetSpec, seed: int, layouts: dict[str, Layout], locale: str | None = None) -> None:
+    def __init__(self, spec: DatasetSpec, seed: int, layouts: dict[str, Layout]) -> None:
         self.spec = spec
         self.seed = seed
         self.layouts = layouts
-        self.locale = locale
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"spec": self.spec, "seed": self.seed, "layouts": self.layouts, "locale": self.locale}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
-    @cached_property
-    def _keys(self) -> dict[tuple[str, str], int]:
-        return {}
 
     def key(self, table: str, column: str) -> int:
-        cache = self._keys
-        pair = (table, column)
-        if pair not in cache:
-            cache[pair] = rnd.stream_key(self.seed, table, column)
-        return cache[pair]
+        return rnd.stream_key(self.seed, table, column)
 
     def rows(self, table: str, index: np.ndarray, parent_index: np.ndarray | None = None) -> RowSet:
         return RowSet(self, table, index, parent_index)
@@ -47,7 +31,7 @@ class DatasetRuntime:
     def faker_locale(self, column: FakerColumn) -> str:
         from .vocab import DEFAULT_LOCALE
 
-        return column.locale or self.locale or DEFAULT_LOCALE
+        return column.locale or DEFAULT_LOCALE
 
     def warm_vocabularies(self) -> None:
         """Build every Faker pool the spec uses, once, before workers start."""
