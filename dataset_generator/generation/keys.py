@@ -59,9 +59,6 @@ def parent(column: ParentColumn, rows: RowSet, key: int) -> Values:
 
 
 def children_sum(column: ChildrenSumColumn, rows: RowSet, key: int) -> Values:
-    child_index, parent_index, counts = rows.runtime.children(column.table, rows.index)
-    children = rows.runtime.rows(column.table, child_index, parent_index)
-    values = to_numpy(children.get(column.column)).astype(np.float64)
-    owner = np.repeat(np.arange(len(rows)), counts)
-    totals = np.bincount(owner, weights=values, minlength=len(rows))
-    return np.round(totals, column.round) if column.round is not None else totals
+    from .structure import aggregate_children  # the general aggregate; `children_sum` is its shorthand
+
+    return aggregate_children(rows, column.table, column.column, "sum", column.round)

@@ -81,35 +81,40 @@ def child_time(column: ChildTimeColumn, rows: RowSet, key: int) -> Values:
 
 
 def children_agg(column: ChildrenAggColumn, rows: RowSet, key: int) -> Values:
-    counts, children = _children_rows(rows, column.table)
-    if column.agg == "count":
+    return aggregate_children(rows, column.table, column.column, column.agg, column.round)
+
+
+def aggregate_children(rows: RowSet, table: str, source: str, agg: str, digits: int | None) -> Values:
+    """`agg` of column `source` over the children (in child table `table`) of each of these rows."""
+    counts, children = _children_rows(rows, table)
+    if agg == "count":
         return counts
-    values = to_numpy(children.get(column.column)).astype(np.float64)
+    values = to_numpy(children.get(source)).astype(np.float64)
     n = len(rows)
     present = counts > 0
     starts = np.cumsum(counts) - counts
     result = np.full(n, np.nan)
-    if column.agg in ("sum", "mean"):
+    if agg in ("sum", "mean"):
         owner = np.repeat(np.arange(n), counts)
         valid = ~np.isnan(values)  # like SQL, null children are skipped
         # bincount adds in row order: the same sum whatever the chunk (np.sum's pairwise order would not be).
         totals = np.bincount(owner[valid], weights=values[valid], minlength=n)
-        if column.agg == "sum":
-            return _rounded(totals, column.round)
+        if agg == "sum":
+            return _rounded(totals, digits)
         counted = np.bincount(owner[valid], minlength=n)
         present = counted > 0
         result[present] = totals[present] / counted[present]
     elif present.any():
         first = starts[present]
-        if column.agg == "min":
+        if agg == "min":
             result[present] = np.fmin.reduceat(values, first)
-        elif column.agg == "max":
+        elif agg == "max":
             result[present] = np.fmax.reduceat(values, first)
-        elif column.agg == "first":
+        elif agg == "first":
             result[present] = values[first]
         else:
             result[present] = values[first + counts[present] - 1]
-    result = _rounded(result, column.round)
+    result = _rounded(result, digits)
     missing = np.isnan(result)
     if not missing.any():
         return result
