@@ -59,3 +59,14 @@ def test_any_row_range_alone_equals_the_slice_of_a_larger_batch() -> None:
         subset = runtime.rows(table, index)
         for column in runtime.arrow_schema(table).names:
             assert subset.arrow(column).equals(whole.column(column).take(pa.array(index))), (table, column)
+
+
+def test_day_lookup_of_repeated_rows_with_gaps() -> None:
+    """Parent rows of children repeat and skip (parents with no children): [3, 3, 5] spans 3 values like a
+    contiguous range would, and must still be looked up row by row."""
+    from dataset_generator.generation.layout import TimeLayout
+
+    layout = TimeLayout(rows=10, first_day=100, day_offsets=np.array([0, 4, 8, 10]))
+    for index in ([3, 3, 5], [0, 1, 2, 3, 4], [7, 8, 8, 9], [2, 4, 4, 4, 6]):
+        rows = np.array(index, dtype=np.int64)
+        assert layout.day_of(rows).tolist() == (100 + np.searchsorted(layout.day_offsets, rows, side="right") - 1).tolist()

@@ -35,7 +35,7 @@ class TimeLayout:
     day_offsets: np.ndarray  # day_offsets[d] = first row of day d; last entry = rows
 
     def day_of(self, index: np.ndarray) -> np.ndarray:
-        if len(index) > 1 and index[-1] - index[0] == len(index) - 1:
+        if len(index) > 1 and index[-1] - index[0] == len(index) - 1 and bool((np.diff(index) == 1).all()):
             # A contiguous row range (every chunk): repeat each day over its rows instead of searching.
             first, last = np.searchsorted(self.day_offsets, [index[0], index[-1]], side="right") - 1
             bounds = np.clip(self.day_offsets[first : last + 2], index[0], index[-1] + 1)
