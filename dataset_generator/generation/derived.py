@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ..schemas.models import ExprColumn
-from ..schemas.validate import expr_columns
+from ..schemas.models import ExprColumn, expr_columns
 from .convert import Values, to_arrow
 
 if TYPE_CHECKING:

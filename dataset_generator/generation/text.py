@@ -8,8 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schemas.models import FakerColumn, TemplateColumn, UuidColumn
-from ..schemas.validate import template_fields
+from ..schemas.models import FakerColumn, TemplateColumn, UuidColumn, template_fields
 from . import random as rnd
 from .convert import Values, to_strings
 from .vocab import faker_pool

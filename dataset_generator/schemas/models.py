@@ -7,6 +7,8 @@ nothing random happens here. Column generators are a tagged union on `gen`.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -23,12 +25,37 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::0?(\d+)d)?\}")
+
+
+def template_fields(template: str) -> list[tuple[str, int | None]]:
+    """(column, zero-pad width) for each `{column}` or `{column:04d}` placeholder."""
+    return [(name, int(width) if width else None) for name, width in _TEMPLATE_FIELD.findall(template)]
+
+
+@lru_cache(maxsize=1024)
+def expr_columns(expr: str) -> tuple[str, ...]:
+    """The columns a SQL expression reads (parsed by Polars, which also evaluates it)."""
+    import polars as pl
+
+    return tuple(pl.sql_expr(expr).meta.root_names())
+
+
 class ColumnBase(_Model):
     type: ColumnType
     null_fraction: float = Field(0.0, ge=0.0, le=1.0)
     hidden: bool = False  # computed for other columns (templates, expressions) but not written
     nullable: bool = False  # may hold nulls besides null_fraction's (an expr's NULL, children_agg of no children)
     description: str = ""
+
+    # Each kind that reads other columns or tables says so here; schemas/validate.py only calls these.
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        """The (table, column) values this column is computed from (for cycle detection)."""
+        return []
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        """What is wrong with the tables or columns this column refers to, or None."""
+        return None
 
 
 class _Bounded(ColumnBase):
@@ -175,6 +202,16 @@ class TemplateColumn(ColumnBase):
     template: str  # "{first_name}.{last_name}@{domain}", "{n:04d}" zero-pads integer columns
     transform: Literal["none", "lower", "slug"] = "none"  # applied to substituted values, not literals
 
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return [(table, name) for name, _ in template_fields(self.template)]
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        fields = template_fields(self.template)
+        if not fields and "{" in self.template:
+            return f"template {self.template!r} has no valid {{column}} placeholder"
+        missing = [name for name, _ in fields if name not in spec.tables[table].columns]
+        return f"template refers to unknown column {missing[0]!r}" if missing else None
+
 
 class FakerColumn(ColumnBase):
     gen: Literal["faker"]
@@ -192,6 +229,14 @@ class ForeignKeyColumn(ColumnBase):
     distribution: Literal["uniform", "zipf", "cycle"] = "uniform"  # cycle: row r refers to row r % rows
     a: float = Field(1.1, gt=0)  # Zipf exponent
 
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        target = spec.tables.get(self.table)
+        if target is None:
+            return f"foreign key to missing table {self.table!r}"
+        if not isinstance(target.columns.get(self.column), SequenceColumn):
+            return f"foreign key must reference a sequence column; {self.table}.{self.column} is not one"
+        return None
+
 
 class LookupColumn(ColumnBase):
     """The value of `column` in the row that the foreign key `via` points to."""
@@ -200,6 +245,17 @@ class LookupColumn(ColumnBase):
     via: str
     column: str
 
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return [(table, self.via), (spec.tables[table].columns[self.via].table, self.column)]
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        via = spec.tables[table].columns.get(self.via)
+        if not isinstance(via, ForeignKeyColumn):
+            return f"lookup via {self.via!r} must name a foreign_key column of this table"
+        if via.table in spec.tables and self.column not in spec.tables[via.table].columns:
+            return f"lookup column {self.column!r} does not exist in table {via.table!r}"
+        return None
+
 
 class ParentColumn(ColumnBase):
     """The value of `column` in this child row's parent row."""
@@ -207,12 +263,34 @@ class ParentColumn(ColumnBase):
     gen: Literal["parent"]
     column: str
 
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return [(spec.tables[table].parent.table, self.column)]
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        parent = spec.tables[table].parent
+        if parent is None:
+            return "gen parent needs the table to declare parent:"
+        if parent.table in spec.tables and self.column not in spec.tables[parent.table].columns:
+            return f"parent column {self.column!r} does not exist in table {parent.table!r}"
+        return None
+
 
 class ExprColumn(ColumnBase):
     """A SQL expression over the table's other columns, evaluated by Polars: `ROUND(qty * unit_price, 2)`."""
 
     gen: Literal["expr"]
     expr: str
+
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return [(table, name) for name in expr_columns(self.expr)]
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        try:
+            names = expr_columns(self.expr)
+        except Exception as exc:  # polars raises several exception types for bad SQL
+            return f"expr {self.expr!r} is not a valid SQL expression ({str(exc).splitlines()[0]})"
+        missing = [name for name in names if name not in spec.tables[table].columns]
+        return f"expr refers to unknown column {missing[0]!r}" if missing else None
 
 
 class ChildrenSumColumn(ColumnBase):
@@ -223,6 +301,17 @@ class ChildrenSumColumn(ColumnBase):
     table: str
     column: str
     round: int | None = Field(None, ge=0, le=12)
+
+    def dependencies(self, spec: Any, table: str) -> list[tuple[str, str]]:
+        return [(self.table, self.column)]
+
+    def reference_error(self, spec: Any, table: str) -> str | None:
+        child = spec.tables.get(self.table)
+        if child is None or child.parent is None or child.parent.table != table:
+            return f"children_sum needs {self.table!r} to be a child table of {table!r}"
+        if self.column not in child.columns:
+            return f"column {self.column!r} does not exist in table {self.table!r}"
+        return None
 
 
 # --- Series, structure and aggregate generators (issue 7). Each class names the columns it reads

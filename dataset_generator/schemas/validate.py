@@ -2,59 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-
 from ..errors import SpecError
-from .models import (
-    ChildrenSumColumn,
-    DatasetSpec,
-    EventTimeColumn,
-    ExprColumn,
-    ForeignKeyColumn,
-    LookupColumn,
-    ParentColumn,
-    SequenceColumn,
-    TemplateColumn,
-)
+from .models import DatasetSpec, EventTimeColumn, expr_columns, template_fields
 
-_TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::0?(\d+)d)?\}")
-
-
-def template_fields(template: str) -> list[tuple[str, int | None]]:
-    """(column, zero-pad width) for each `{column}` or `{column:04d}` placeholder."""
-    return [(name, int(width) if width else None) for name, width in _TEMPLATE_FIELD.findall(template)]
-
-
-@lru_cache(maxsize=1024)
-def expr_columns(expr: str) -> tuple[str, ...]:
-    import polars as pl
-
-    return tuple(pl.sql_expr(expr).meta.root_names())
+__all__ = ["check_references", "column_dependencies", "expr_columns", "template_fields"]
 
 
 def column_dependencies(spec: DatasetSpec, table: str, column: str) -> list[tuple[str, str]]:
     """The (table, column) values this column is computed from."""
-    table_spec = spec.tables[table]
-    col = table_spec.columns[column]
-    if isinstance(col, LookupColumn):
-        fk = table_spec.columns[col.via]
-        assert isinstance(fk, ForeignKeyColumn)
-        return [(table, col.via), (fk.table, col.column)]
-    if isinstance(col, ParentColumn):
-        assert table_spec.parent is not None
-        return [(table_spec.parent.table, col.column)]
-    if isinstance(col, ChildrenSumColumn):
-        return [(col.table, col.column)]
-    if isinstance(col, ExprColumn):
-        return [(table, name) for name in expr_columns(col.expr)]
-    if isinstance(col, TemplateColumn):
-        return [(table, name) for name, _ in template_fields(col.template)]
-    # Newer column kinds describe their own inputs (see the series/structure models).
-    own = getattr(col, "dependencies", None)
-    if own is not None:
-        return own(spec, table)
-    return []
+    return spec.tables[table].columns[column].dependencies(spec, table)
 
 
 def check_references(spec: DatasetSpec, source: str) -> None:
@@ -71,50 +27,11 @@ def check_references(spec: DatasetSpec, source: str) -> None:
         if table.partition_by and table.parent is not None and _root_time_table(spec, table_name) is None:
             fail(table_name, None, "partition_by needs a parent chain that ends in a time-driven table")
         for column_name, column in table.columns.items():
-            own_check = getattr(column, "reference_error", None)
-            problem = own_check(spec, table_name) if own_check is not None else None
-            if problem:
-                fail(table_name, column_name, problem)
             if isinstance(column, EventTimeColumn) and (table.time is None or table.time.column != column_name):
                 fail(table_name, column_name, "gen event_time is only for the column named in the table's time.column")
-            if isinstance(column, ForeignKeyColumn):
-                target = spec.tables.get(column.table)
-                if target is None:
-                    fail(table_name, column_name, f"foreign key to missing table {column.table!r}")
-                elif not isinstance(target.columns.get(column.column), SequenceColumn):
-                    fail(table_name, column_name, f"foreign key must reference a sequence column; {column.table}.{column.column} is not one")
-            elif isinstance(column, LookupColumn):
-                via = table.columns.get(column.via)
-                if not isinstance(via, ForeignKeyColumn):
-                    fail(table_name, column_name, f"lookup via {column.via!r} must name a foreign_key column of this table")
-                elif column.column not in spec.tables[via.table].columns:
-                    fail(table_name, column_name, f"lookup column {column.column!r} does not exist in table {via.table!r}")
-            elif isinstance(column, ParentColumn):
-                if table.parent is None:
-                    fail(table_name, column_name, "gen parent needs the table to declare parent:")
-                elif column.column not in spec.tables[table.parent.table].columns:
-                    fail(table_name, column_name, f"parent column {column.column!r} does not exist in table {table.parent.table!r}")
-            elif isinstance(column, ChildrenSumColumn):
-                child = spec.tables.get(column.table)
-                if child is None or child.parent is None or child.parent.table != table_name:
-                    fail(table_name, column_name, f"children_sum needs {column.table!r} to be a child table of {table_name!r}")
-                elif column.column not in child.columns:
-                    fail(table_name, column_name, f"column {column.column!r} does not exist in table {column.table!r}")
-            elif isinstance(column, ExprColumn):
-                try:
-                    names = expr_columns(column.expr)
-                except Exception as exc:  # polars raises several exception types for bad SQL
-                    fail(table_name, column_name, f"expr {column.expr!r} is not a valid SQL expression ({str(exc).splitlines()[0]})")
-                missing = [name for name in names if name not in table.columns]
-                if missing:
-                    fail(table_name, column_name, f"expr refers to unknown column {missing[0]!r}")
-            elif isinstance(column, TemplateColumn):
-                fields = template_fields(column.template)
-                if not fields and "{" in column.template:
-                    fail(table_name, column_name, f"template {column.template!r} has no valid {{column}} placeholder")
-                missing = [name for name, _ in fields if name not in table.columns]
-                if missing:
-                    fail(table_name, column_name, f"template refers to unknown column {missing[0]!r}")
+            problem = column.reference_error(spec, table_name)
+            if problem:
+                fail(table_name, column_name, problem)
     _check_cycles(spec, source)
 
 
