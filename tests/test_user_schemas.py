@@ -3,6 +3,8 @@ the documented example, and random valid specs that must generate deterministica
 
 from __future__ import annotations
 
+import os
+
 import json
 from pathlib import Path
 from typing import Any
@@ -285,7 +287,7 @@ def _table(runtime: DatasetRuntime, table: str, chunk_rows: int) -> pa.Table:
     return pa.Table.from_batches(list(runtime.batches(table, 0, rows, chunk_rows)), schema=schema)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=specs(), seed=st.integers(0, 2**31))
 def test_random_specs_generate_deterministically(raw: dict[str, Any], seed: int) -> None:
     spec = resolve_spec(raw, "random spec", scale=1.0, params={})
