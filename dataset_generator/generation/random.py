@@ -136,14 +136,19 @@ _PERMUTATION_MULTIPLIERS = (2_654_435_761, 2_246_822_519, 3_266_489_917, 668_265
 
 
 def scatter(ranks: np.ndarray, n: int, key: int) -> np.ndarray:
-    """A fixed bijection of [0, n): hot Zipf ranks land on ids spread over the table, not on ids 1..k."""
+    """A fixed bijection of [0, n): hot Zipf ranks land on ids spread over the table, not on ids 1..k.
+
+    rank -> (rank * m + offset) mod n with m coprime to n, in int64 arithmetic: the multiplier is split in
+    16-bit halves so no product overflows for n < 2^40; beyond that, a rotation.
+    """
     if n <= 1:
         return ranks
     offset = key % n
+    if n >= 1 << 40:
+        return (ranks + offset) % n
     for multiplier in _PERMUTATION_MULTIPLIERS:
         if np.gcd(multiplier, n) == 1:
-            if n < (1 << 31):
-                return (ranks * multiplier + offset) % n
-            # Above 2^31 the product could overflow int64: use Python's big ints on object arrays.
-            return ((ranks.astype(object) * multiplier + offset) % n).astype(np.int64)
+            high, low = multiplier >> 16, multiplier & 0xFFFF
+            product = ((ranks * high) % n * 65_536 + ranks * low) % n
+            return (product + offset) % n
     return (ranks + offset) % n
