@@ -105,3 +105,28 @@ def test_failed_overwrite_on_s3_leaves_the_old_files_untouched(s3_server: Any, s
     # Every old data file is still there, byte for byte; only the completeness marker is gone.
     assert {key: data for key, data in before.items() if not key.endswith("_SUCCESS")} == after
     assert s3_server.pending_uploads(s3_bucket) == []
+
+
+def test_seed_002_s3_snippet_with_the_test_endpoint(s3_server: Any, s3_bucket: str, local_counts: dict[str, int]) -> None:
+    """The user's docs, word for word but for the bucket name and the endpoint, then passed to generate."""
+    from dataset_generator import generate
+
+    writer = create_writer(
+        "parquet",
+        output_uri=f"s3://{s3_bucket}/data",
+        s3=S3Config(
+            uri=f"s3://{s3_bucket}",
+            key=s3_server.key,
+            secret=s3_server.secret,
+            endpoint_url=s3_server.endpoint_url,
+        ),
+    )
+    generate("ecommerce", writer, scale=float(SCALE), workers=1)
+    con = reader(s3_server)
+    counts = {
+        table: con.execute(f"select count(*) from read_parquet('s3://{s3_bucket}/data/{table}/**/*.parquet')").fetchone()[0]
+        for table in TABLES
+    }
+    con.close()
+    assert counts == local_counts
+    assert "data/orders/year=2024/month=01/day=01/part-00000.parquet" in s3_server.keys(s3_bucket, "data/")
