@@ -1,8 +1,8 @@
 """Time series: random walks (arithmetic or geometric) across day-level rows, Brownian bridges through a
 parent's children, and daily/weekly/yearly cycles.
 
-A walk is never carried from one chunk to the next. A `random_walk` value is the prefix sum of its
-group's steps recomputed from the group's first row (cheap for day-level tables); a `brownian_bridge`
+A walk is never carried from one chunk to the next. A `random_walk` value is the running sum of its
+group's steps, re-summed from the nearest saved level (saved every 1,024 steps, once per process); a `brownian_bridge`
 needs only the children of the parents it touches, pinned to the parent's start and end values. Prefix
 sums always start from the same row, so the float additions, and the bytes, never depend on the chunk.
 """
@@ -34,28 +34,75 @@ def _rounded(values: np.ndarray, digits: int | None) -> np.ndarray:
     return values if digits is None else np.round(values, digits)
 
 
-def random_walk(column: RandomWalkColumn, rows: RowSet, key: int, after_step: bool = False) -> Values:
-    index = rows.index
-    if len(index) == 0:
-        return np.zeros(0)
-    stride = column.stride
-    groups, inverse = np.unique(index % stride, return_inverse=True)
-    steps = index // stride + (1 if after_step else 0)
-    longest = int(steps.max())
-    # Step j of group g is drawn at the row it leaves, g + j * stride: a pure function of that row.
-    step_rows = groups[None, :] + stride * np.arange(longest, dtype=np.int64)[:, None]
-    shocks = rnd.standard_normal(key, step_rows.ravel()).reshape(step_rows.shape)
+# Steps between two saved levels of a walk. A value needs at most this many steps re-summed.
+WALK_BLOCK_STEPS = 1024
+# Cap on shocks drawn at once while saving levels (steps x walks), to bound memory.
+_WALK_BATCH_VALUES = 1 << 22
+
+
+def _walk_increments(column: RandomWalkColumn, rows: RowSet, key: int, groups: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Increments (steps x groups) of the walks `groups` at step numbers `steps`, a pure function of the rows."""
     first_rows = rows.runtime.rows(rows.table, groups)
     drift = _parameter(column.drift, first_rows)
     volatility = _parameter(column.volatility, first_rows)
     if column.geometric:
         drift = drift - 0.5 * np.square(volatility)
-    levels = np.zeros((longest + 1, len(groups)))
-    # cumsum along axis 0 adds each group's steps in order from its first row, whatever else is in the chunk.
-    np.cumsum(drift + volatility * shocks, axis=0, out=levels[1:])
-    level = levels[steps, inverse]
+    # Step j of group g is drawn at the row it leaves, g + j * stride.
+    step_rows = groups[None, :] + column.stride * steps[:, None]
+    shocks = rnd.standard_normal(key, step_rows.ravel()).reshape(step_rows.shape)
+    return drift + volatility * shocks
+
+
+def _walk_levels(column: RandomWalkColumn, rows: RowSet, key: int) -> np.ndarray:
+    """The level of every walk after each whole block of steps (blocks x walks), computed once per process.
+
+    Saved levels are the running sum itself, carried through every step in order, so re-summing from a
+    saved level performs exactly the float additions of summing from step 0: same bits, bounded cost.
+    """
+    cache: dict[int, np.ndarray] = rows.runtime.__dict__.setdefault("_walk_levels", {})
+    if key in cache:
+        return cache[key]
+    total_rows = rows.runtime.layouts[rows.table].rows
+    walks = min(column.stride, max(total_rows, 1))
+    longest = -(-total_rows // column.stride)  # steps of walk 0, the longest
+    blocks = longest // WALK_BLOCK_STEPS
+    saved = np.zeros((blocks + 1, walks))
+    slice_width = max(1, _WALK_BATCH_VALUES // WALK_BLOCK_STEPS)
+    for first in range(0, walks, slice_width):
+        groups = np.arange(first, min(walks, first + slice_width), dtype=np.int64)
+        carry = np.zeros(len(groups))
+        for block in range(blocks):
+            steps = np.arange(block * WALK_BLOCK_STEPS, (block + 1) * WALK_BLOCK_STEPS, dtype=np.int64)
+            running = np.vstack([carry, _walk_increments(column, rows, key, groups, steps)])
+            carry = np.cumsum(running, axis=0)[-1]
+            saved[block + 1, groups] = carry
+    cache[key] = saved
+    return saved
+
+
+def random_walk(column: RandomWalkColumn, rows: RowSet, key: int, after_step: bool = False) -> Values:
+    index = rows.index
+    if len(index) == 0:
+        return np.zeros(0)
+    stride = column.stride
+    group = index % stride
+    steps = index // stride + (1 if after_step else 0)
+    saved = _walk_levels(column, rows, key)
+    block = np.minimum(steps // WALK_BLOCK_STEPS, len(saved) - 1)
+    level = np.empty(len(index))
+    # A chunk touches one or two blocks of each walk: re-sum each touched block from its saved level.
+    for current in np.unique(block):
+        here = block == current
+        groups, inverse = np.unique(group[here], return_inverse=True)
+        first_step = int(current) * WALK_BLOCK_STEPS
+        offsets = steps[here] - first_step
+        span = np.arange(first_step, first_step + int(offsets.max()), dtype=np.int64)
+        running = np.vstack([saved[current, groups], _walk_increments(column, rows, key, groups, span)])
+        level[here] = np.cumsum(running, axis=0)[offsets, inverse]
+    first_rows = rows.runtime.rows(rows.table, np.unique(group))
     start = _parameter(column.start, first_rows)
-    start = start[inverse] if isinstance(start, np.ndarray) else start
+    if isinstance(start, np.ndarray):
+        start = start[np.searchsorted(np.unique(group), group)]
     values = start * np.exp(level) if column.geometric else start + level
     return _rounded(values, column.round)
 

@@ -427,7 +427,7 @@ def _numeric_refs(table: str, *values: float | str | None) -> list[tuple[str, st
 class RandomWalkColumn(ColumnBase):
     """`stride` interleaved walks: rows g, g + stride, g + 2*stride, ... form walk g. The value is the level
     before this row's step; `walk_next` gives the level after it. String parameters name columns of this
-    table, read at the walk's first row. Cost grows with the walk's length: meant for day-level tables."""
+    table, read at the walk's first row. Cost per row is constant: levels are saved every 1,024 steps (once per process) and re-summed from there."""
 
     gen: Literal["random_walk"]
     type: ColumnType = "float64"
