@@ -3,9 +3,8 @@ the documented example, and random valid specs that must generate deterministica
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 from pathlib import Path
 from typing import Any
 
