@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+# Arrow's bundled allocator (jemalloc/mimalloc) keeps freed batches cached per process; with one batch after
+# another and a process per core that is 30-70 MB per process for nothing, and measured no faster here
+# (docs/performance.md). The system allocator returns them. Set before pyarrow picks its default pool;
+# ARROW_DEFAULT_MEMORY_POOL set by the user wins.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
 from .api import GenerateSummary, TableSummary, generate, plan_dataset
 from .errors import (
     DatasetGeneratorError,
