@@ -103,20 +103,23 @@ def generate(
     parts: int | None = None,
     part: int | None = None,
     run_id: str | None = None,
+    worker_type: str = "thread",
 ) -> GenerateSummary:
     """Generate `dataset` (a built-in name, a YAML path, or a DatasetSpec) into `writer`.
 
-    `engine` is "local" (a process pool) or "dask" (a LocalCluster, or the scheduler at `dask_address`).
+    `engine` is "local" (`workers` threads, or processes with `worker_type="process"`) or "dask" (a
+    LocalCluster, or the scheduler at `dask_address`).
     With `parts`/`part`, only part `part` of `parts` is written, staged and not committed, plus a manifest;
     `commit_parts` commits all parts at once (see docs/distributed.md).
 
     Same seed, same data: output does not depend on `workers` or `chunk_rows`. Each table is committed
     once, after all its files are written; on failure nothing is committed and written files are removed.
     """
-    from .engine.local import WorkerContext, default_workers
+    from .engine.local import WorkerContext, check_worker_type, default_workers
     from .engine.run import check_engine, run_tasks
 
     check_engine(engine, dask_address)
+    check_worker_type(worker_type)
     if seed < 0:
         raise DatasetGeneratorError(f"seed must be >= 0 (got {seed})")
     if chunk_rows < 1:
@@ -136,6 +139,7 @@ def generate(
         return generate_part(
             plan, writer, scale=scale, params=params, parts=parts, part=part, run_id=run_id, engine=engine,
             dask_address=dask_address, workers=worker_count, chunk_rows=chunk_rows, progress=progress, started=started,
+            worker_type=worker_type,
         )  # fmt: skip
     handles: dict[str, TableHandle] = {}
     for table in plan.tables:
@@ -144,7 +148,7 @@ def generate(
     try:
         written = run_tasks(
             context, plan.tasks, engine=engine, workers=worker_count, dask_address=dask_address,
-            on_file=progress,
+            on_file=progress, worker_type=worker_type,
         )  # fmt: skip
     except BaseException as exc:
         _abort_all(writer, handles, getattr(exc, "written", []))

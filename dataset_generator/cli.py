@@ -217,7 +217,14 @@ def info_command(dataset: str | None, schema_file: str | None, scale: float, par
 @click.option("--row-group-rows", type=int, default=None, help="Rows per Parquet row group.")
 @click.option("--partition-by", default=None, help="year,month,day | year,month | year | none (default: the dataset's).")
 @click.option("--mode", type=click.Choice(["error", "overwrite", "append"]), default="error", show_default=True)
-@click.option("--workers", type=int, default=None, help="Worker processes (default: all cores).")
+@click.option("--workers", type=int, default=None, help="Parallel workers (default: all cores; one for small runs).")
+@click.option(
+    "--worker-type",
+    type=click.Choice(["thread", "process"]),
+    default="thread",
+    show_default=True,
+    help="Local workers as threads of one process (faster and leaner on few cores) or processes.",
+)
 @click.option("--tables", default=None, help="Comma-separated subset of tables.")
 @click.option("--chunk-rows", type=int, default=None, help="Rows generated per batch (memory knob; output is identical).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (files, rows per table) and write nothing.")
@@ -243,6 +250,7 @@ def generate_command(
     partition_by: str | None,
     mode: str,
     workers: int | None,
+    worker_type: str,
     tables: str | None,
     chunk_rows: int | None,
     dry_run: bool,
@@ -295,6 +303,7 @@ def generate_command(
         parts=parts,
         part=part,
         run_id=run_id,
+        worker_type=worker_type,
     )
     if progress:
         progress.finish()

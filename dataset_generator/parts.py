@@ -74,6 +74,7 @@ def generate_part(
     chunk_rows: int,
     progress: ProgressCallback | None,
     started: float,
+    worker_type: str = "thread",
 ) -> GenerateSummary:
     if parts is None or part is None:
         raise DatasetGeneratorError("--parts and --part go together (e.g. --parts 4 --part 1)")
@@ -92,6 +93,7 @@ def generate_part(
             workers=workers,
             dask_address=dask_address,
             on_file=progress,
+            worker_type=worker_type,
         )
     except BaseException as exc:
         # Only this part's files: writer.abort would clear the staging the other parts share.

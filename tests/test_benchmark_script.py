@@ -17,5 +17,5 @@ def test_benchmark_suite_runs_and_prints_its_table(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     table = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
     assert table[0].split("|")[1].strip() == "case"
-    assert len(table) == 1 + 8  # header, then 2 references, 4 codec runs, 1 single-worker and 1 null run
+    assert len(table) == 1 + 9  # header, then 2 references, 4 codec runs, 1 single-worker, 1 threads and 1 null run
     assert "vs hand-written numpy+pyarrow" in completed.stdout

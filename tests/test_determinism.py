@@ -18,10 +18,15 @@ from helpers import file_digests
 SCALE = 0.0005
 
 
-def write(root: Path, *, seed: int = 42, workers: int = 1, chunk_rows: int = 131_072, dataset: str = "ecommerce") -> dict[str, str]:
+def write(
+    root: Path, *, seed: int = 42, workers: int = 1, chunk_rows: int = 131_072, dataset: str = "ecommerce", worker_type: str = "thread"
+) -> dict[str, str]:
     writer = create_writer("parquet", output_uri=str(root), options=WriterOptions(file_rows_target=700, compression="zstd"))
     params = {"rows": 9_000} if dataset == "transactions" else None
-    generate(dataset, writer, scale=SCALE if dataset == "ecommerce" else 1.0, seed=seed, workers=workers, chunk_rows=chunk_rows, params=params)
+    generate(
+        dataset, writer, scale=SCALE if dataset == "ecommerce" else 1.0, seed=seed, workers=workers, chunk_rows=chunk_rows,
+        params=params, worker_type=worker_type,
+    )  # fmt: skip
     return file_digests(root)
 
 
@@ -34,8 +39,9 @@ def test_byte_identical_across_chunk_sizes(tmp_path: Path, reference: dict[str, 
     assert write(tmp_path, chunk_rows=97) == reference
 
 
-def test_byte_identical_across_worker_counts(tmp_path: Path, reference: dict[str, str]) -> None:
-    assert write(tmp_path, workers=2, chunk_rows=1_000) == reference
+@pytest.mark.parametrize("worker_type", ["thread", "process"])
+def test_byte_identical_across_worker_counts(tmp_path: Path, reference: dict[str, str], worker_type: str) -> None:
+    assert write(tmp_path, workers=2, chunk_rows=1_000, worker_type=worker_type) == reference
 
 
 def test_transactions_identical_across_workers(tmp_path: Path) -> None:

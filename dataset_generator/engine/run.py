@@ -32,6 +32,7 @@ def run_tasks(
     workers: int,
     dask_address: str | None = None,
     on_file: FileDone | None = None,
+    worker_type: str = "thread",
 ) -> list[FileInfo]:
     if engine == "dask":
         from .dask import run_dask
@@ -40,4 +41,4 @@ def run_tasks(
         return run_dask(context, tasks, address=dask_address, on_file=on_file, workers=workers)
     from .local import run_local
 
-    return run_local(context, tasks, workers=workers, on_file=on_file)
+    return run_local(context, tasks, workers=workers, on_file=on_file, worker_type=worker_type)
