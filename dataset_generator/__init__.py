@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 
-# Arrow's bundled allocator (jemalloc/mimalloc) keeps freed batches cached per process; with one batch after
-# another and a process per core that is 30-70 MB per process for nothing, and measured no faster here
-# (docs/performance.md). The system allocator returns them. Set before pyarrow picks its default pool;
-# ARROW_DEFAULT_MEMORY_POOL set by the user wins.
+# Arrow's bundled allocator (mimalloc/jemalloc) keeps freed batches cached; with one batch after another that
+# is tens of MB per worker for nothing, and it was no faster here. The system allocator returns them. Set before
+# pyarrow picks its default pool; ARROW_DEFAULT_MEMORY_POOL set by the user wins.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 from .api import GenerateSummary, TableSummary, generate, plan_dataset
