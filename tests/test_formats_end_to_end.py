@@ -59,3 +59,13 @@ def test_table_format_matches_the_parquet_run(
             ON o.column_{order_id} = i.id"""
     ).fetchone()[0]
     assert worst < 0.006
+
+
+@pytest.mark.parametrize(("first", "second"), [("delta", "iceberg"), ("iceberg", "delta"), ("iceberg", "parquet"), ("parquet", "delta")])
+def test_two_formats_never_share_a_table_directory(tmp_path: Path, first: str, second: str) -> None:
+    out = tmp_path / "lake"
+    args = ("generate", "transactions", "--param", "rows=1000", "--output", out)
+    assert run_cli(*args, "--format", first).exit_code == 0
+    result = run_cli(*args, "--format", second)
+    assert result.exit_code == 2, result.output
+    assert "not empty" in result.output and len(result.output.strip().splitlines()) == 1

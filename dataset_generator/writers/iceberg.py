@@ -149,6 +149,19 @@ class IcebergWriter(ParquetWriter):
         catalog.create_namespace_if_not_exists(self.namespace)
         schema = schema_with_partition_columns(table)
         location = None if self._is_rest() else self.storage.join(table.name)
+        if location is not None:
+            # Only an earlier Iceberg run of ours may have left files here (data/, metadata/); anything else,
+            # a Delta log or plain Parquet files, belongs to someone else: never mix two tables in one place.
+            strangers = [
+                path[len(location) :].lstrip("/")
+                for path in self.storage.list_files(location)
+                if not path[len(location) :].lstrip("/").startswith(("data/", "metadata/"))
+            ]
+            if strangers:
+                raise WriterError(
+                    f"output {location} is not empty and is not an Iceberg table of this catalog "
+                    f"(found {strangers[0]}); choose an empty location"
+                )
         if location is not None and not is_s3_uri(location):
             location = f"file://{location}"
         transaction = catalog.create_table_transaction(
