@@ -55,11 +55,6 @@ _METADATA_EXTENSIONS: dict[str, str] = {"sqlite:": "sqlite_scanner", "postgres:"
 _DUCKLAKE_CODECS = {"none": "uncompressed"}
 
 
-def duckdb_s3_secret_sql(s3: S3Config | None) -> str:
-    """A `CREATE SECRET` statement giving DuckDB access to S3 (it holds the secret: never log it)."""
-    return (s3 or S3Config()).duckdb_secret_sql()
-
-
 class DuckLakeWriter(ParquetWriter):
     name: ClassVar[str] = "ducklake"
     description: ClassVar[str] = "DuckLake tables (DuckDB), one snapshot per table per run"
@@ -100,7 +95,7 @@ class DuckLakeWriter(ParquetWriter):
         metadata = self._metadata()
         extensions = ["ducklake"]
         extensions += [ext for prefix, ext in _METADATA_EXTENSIONS.items() if metadata.startswith(prefix)]
-        secret = duckdb_s3_secret_sql(self.s3) if is_s3_uri(self._data_path()) else None
+        secret = (self.s3 or S3Config()).duckdb_secret_sql() if is_s3_uri(self._data_path()) else None
         if secret is not None:
             extensions.append("httpfs")
         local_file = _local_metadata_file(metadata)
@@ -266,12 +261,6 @@ def partition_keys(table: TableInfo) -> list[str]:
     if table.time_column is None:
         return [_ident(name) for name in columns]
     return [f"{name}({_ident(table.time_column)})" for name in columns]
-
-
-
-
-
-
 
 
 def _local_metadata_file(metadata: str) -> str | None:

@@ -61,11 +61,6 @@ _ICEBERG_CODECS = {"none": "uncompressed"}
 _RUN_PROPERTY = "dataset-generator.run-id"
 
 
-def iceberg_s3_properties(s3: S3Config | None) -> dict[str, str]:
-    """pyiceberg FileIO properties for S3 (credentials from the AWS environment when `s3` leaves them out)."""
-    return (s3 or S3Config()).pyiceberg_properties()
-
-
 class IcebergWriter(ParquetWriter):
     name: ClassVar[str] = "iceberg"
     description: ClassVar[str] = "Apache Iceberg tables (pyiceberg), one snapshot per table per run"
@@ -109,7 +104,7 @@ class IcebergWriter(ParquetWriter):
         if not self._is_rest():
             config["warehouse"] = self._warehouse()
         if is_s3_uri(self.output_uri):
-            config.update(iceberg_s3_properties(self.s3))
+            config.update((self.s3 or S3Config()).pyiceberg_properties())
         config.update(self.catalog_properties)
         return config
 
@@ -312,12 +307,6 @@ def partition_fields(table: TableInfo) -> list[tuple[str, Transform[Any, Any], s
         transform, suffix = _TIME_TRANSFORMS[columns]
         return [(table.time_column, transform, f"{table.time_column}_{suffix}")]
     return [(name, IdentityTransform(), name) for name in columns]
-
-
-
-
-
-
 
 
 def _scheme(location: str) -> str:
