@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 from .api import GenerateSummary, TableSummary, generate, plan_dataset
+from .contracts import CommitInfo, FileInfo, TableHandle, TableInfo
 from .errors import (
     DatasetGeneratorError,
     GenerationFailed,
@@ -18,11 +19,11 @@ from .errors import (
     StorageError,
     WriterError,
 )
+from .options import PartitionSpec, WriterOptions
 from .schemas.loader import list_datasets, load_schema
 from .schemas.models import DatasetSpec
 from .storage.config import S3Config
-from .writers.base import CommitInfo, FileInfo, TableHandle, TableInfo, TableWriter
-from .writers.options import PartitionSpec, WriterOptions
+from .writers.base import TableWriter
 from .writers.registry import available_writers, create_writer, register_writer
 
 __version__ = "0.1.0"

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .contracts import CommitInfo, FileInfo, FileTask, TableHandle
 from .errors import DatasetGeneratorError, GenerationFailed
-from .generation.planner import DEFAULT_CHUNK_ROWS, FileTask, Plan, make_plan
+from .generation.planner import DEFAULT_CHUNK_ROWS, Plan, make_plan
 from .schemas.loader import load_schema
 from .schemas.models import DatasetSpec
-from .writers.base import CommitInfo, FileInfo, TableHandle, TableWriter
+from .writers.base import TableWriter
 
 
 @dataclass(frozen=True)

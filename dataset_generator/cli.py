@@ -265,7 +265,7 @@ def generate_command(
     """Generate DATASET (or --schema-file) into --output with the chosen --format."""
     from .api import generate, plan_dataset
     from .generation.planner import DEFAULT_CHUNK_ROWS
-    from .writers.options import PartitionSpec, WriterOptions
+    from .options import PartitionSpec, WriterOptions
 
     dataset, schema_file = _dataset_and_file(dataset, schema_file)
     options = WriterOptions(

@@ -25,12 +25,13 @@ from typing import Any
 import pyarrow as pa
 
 from .api import GenerateSummary, ProgressCallback, TableSummary, commit_tables
+from .contracts import FileInfo, TableHandle, TableInfo
 from .engine.local import WorkerContext
 from .engine.run import run_tasks
 from .errors import DatasetGeneratorError, WriterError
 from .generation.planner import Plan
-from .writers.base import STAGING_DIR, FileInfo, TableHandle, TableInfo, TableWriter
-from .writers.options import PartitionSpec, WriterOptions
+from .options import PartitionSpec, WriterOptions
+from .writers.base import STAGING_DIR, TableWriter
 
 MANIFEST_DIR = "_manifests"
 MANIFEST_VERSION = 1

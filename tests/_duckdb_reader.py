@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from dataset_generator.contracts import PartitionValues, TableInfo
 from dataset_generator.writers._duckdb import connect_duckdb
-from dataset_generator.writers.base import PartitionValues, TableInfo
 
 READ_EXTENSIONS = ["delta", "iceberg", "avro", "ducklake"]
 

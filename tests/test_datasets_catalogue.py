@@ -14,8 +14,8 @@ import pytest
 from dataset_generator.api import generate
 from dataset_generator.generation.layout import build_layouts
 from dataset_generator.generation.runtime import DatasetRuntime
+from dataset_generator.options import WriterOptions
 from dataset_generator.schemas.loader import list_datasets, load_schema
-from dataset_generator.writers.options import WriterOptions
 from dataset_generator.writers.registry import create_writer
 
 MARKET_NYSE = {"symbols": "AAA,BBB,CCC", "days": 7, "bar_minutes": 5, "quotes_per_bar": 4}

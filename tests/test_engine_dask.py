@@ -15,9 +15,10 @@ import pyarrow as pa
 import pytest
 
 from dataset_generator.api import generate
+from dataset_generator.contracts import FileInfo, PartitionValues, TableHandle
 from dataset_generator.errors import DatasetGeneratorError, GenerationFailed
-from dataset_generator.writers.base import SUCCESS_MARKER, FileInfo, PartitionValues, TableHandle
-from dataset_generator.writers.options import WriterOptions
+from dataset_generator.options import WriterOptions
+from dataset_generator.writers.base import SUCCESS_MARKER
 from dataset_generator.writers.parquet import ParquetWriter
 from dataset_generator.writers.registry import create_writer
 

@@ -12,9 +12,10 @@ import pytest
 
 from dataset_generator.api import commit_parts, generate
 from dataset_generator.cli import main
+from dataset_generator.contracts import FileInfo, PartitionValues, TableHandle
 from dataset_generator.errors import DatasetGeneratorError, GenerationFailed, WriterError
-from dataset_generator.writers.base import SUCCESS_MARKER, FileInfo, PartitionValues, TableHandle
-from dataset_generator.writers.options import WriterOptions
+from dataset_generator.options import WriterOptions
+from dataset_generator.writers.base import SUCCESS_MARKER
 from dataset_generator.writers.parquet import ParquetWriter
 from dataset_generator.writers.registry import create_writer
 

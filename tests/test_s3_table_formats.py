@@ -82,7 +82,7 @@ def test_failed_overwrite_on_s3_leaves_the_old_files_untouched(s3_server: Any, s
     import pyarrow as pa
 
     from dataset_generator import GenerationFailed, WriterOptions, generate
-    from dataset_generator.writers.base import TableInfo
+    from dataset_generator.contracts import TableInfo
     from dataset_generator.writers.parquet import ParquetWriter
 
     class FailsOnSecondFile(ParquetWriter):

@@ -14,12 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from _s3_server import Fault, FaultProxy, S3Server
 
+from dataset_generator.contracts import TableInfo
 from dataset_generator.errors import ParameterError, StorageError, WriterError
+from dataset_generator.options import WriterOptions
 from dataset_generator.storage import open_storage
 from dataset_generator.storage.config import S3Config, split_s3_uri
 from dataset_generator.storage.s3 import S3Storage
-from dataset_generator.writers.base import TableInfo
-from dataset_generator.writers.options import WriterOptions
 from dataset_generator.writers.parquet import ParquetWriter
 
 MIB = 1024 * 1024

@@ -22,9 +22,9 @@ from dataset_generator.cli import cli
 from dataset_generator.errors import SpecError
 from dataset_generator.generation.layout import build_layouts
 from dataset_generator.generation.runtime import DatasetRuntime
+from dataset_generator.options import WriterOptions
 from dataset_generator.schemas.loader import list_datasets, load_schema, resolve_spec
 from dataset_generator.schemas.models import ForeignKeyColumn, SequenceColumn
-from dataset_generator.writers.options import WriterOptions
 from dataset_generator.writers.registry import create_writer
 
 DOCS_EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "fleet.yaml"

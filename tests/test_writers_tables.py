@@ -20,8 +20,8 @@ from _duckdb_reader import (
 )
 
 from dataset_generator.errors import WriterError
+from dataset_generator.options import WriterOptions
 from dataset_generator.writers.base import TableWriter
-from dataset_generator.writers.options import WriterOptions
 from dataset_generator.writers.registry import create_writer
 
 # Polars' optional Iceberg planner plugin is not installed; PyIceberg planning is what we want to exercise.

@@ -19,7 +19,7 @@ from _duckdb_reader import (
 )
 
 from dataset_generator.errors import WriterError
-from dataset_generator.writers.options import WriterOptions
+from dataset_generator.options import WriterOptions
 from dataset_generator.writers.registry import create_writer
 
 ROWS = 3000

@@ -18,10 +18,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ..contracts import FileInfo, FileTask
 from ..errors import DatasetGeneratorError, GenerationFailed
-from ..generation.planner import FileTask
 from ..generation.vocab import install_pools, loaded_pools
-from ..writers.base import FileInfo
 from .local import FileDone, WorkerContext, _failure, default_workers, write_task
 
 if TYPE_CHECKING:
@@ -220,7 +219,7 @@ def benchmark(
     import tempfile
 
     from ..api import generate
-    from ..writers.options import WriterOptions
+    from ..options import WriterOptions
     from ..writers.registry import create_writer
 
     worker_count = workers or default_workers()

@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..contracts import FileInfo, FileTask, TableHandle
 from ..errors import DatasetGeneratorError, GenerationFailed
-from ..generation.planner import FileTask
 from ..generation.runtime import DatasetRuntime
 from ..generation.vocab import install_pools, loaded_pools
-from ..writers.base import FileInfo, TableHandle, TableWriter
+from ..writers.base import TableWriter
 
 FileDone = Callable[[FileTask, FileInfo], None]
 

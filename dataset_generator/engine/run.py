@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..contracts import FileInfo, FileTask
 from ..errors import DatasetGeneratorError
-from ..generation.planner import FileTask
-from ..writers.base import FileInfo
 from .local import FileDone, WorkerContext
 
 ENGINES: tuple[str, ...] = ("local", "dask")

@@ -10,25 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..contracts import FileTask, PartitionValues, TableInfo
+from ..options import PartitionSpec, WriterOptions
 from ..schemas.models import BooleanColumn, ChoiceColumn, DatasetSpec, FakerColumn
-from ..writers.base import PartitionValues, TableInfo
-from ..writers.options import PartitionSpec, WriterOptions
 from .layout import EPOCH, ChildLayout, Layout, TimeLayout, build_layouts
 from .runtime import DatasetRuntime
 
 # Rows generated per batch inside a file. Any value gives the same bytes (row groups are cut by row
 # count, not by batch); it only trades memory for per-batch overhead.
 DEFAULT_CHUNK_ROWS = 65_536
-
-
-@dataclass(frozen=True)
-class FileTask:
-    table: str
-    partition: PartitionValues
-    file_index: int
-    first_row: int
-    rows: int
-    only_file: bool = False
 
 
 @dataclass(frozen=True)

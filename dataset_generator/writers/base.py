@@ -15,67 +15,17 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar
 
 import pyarrow as pa
 
+from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, partition_path
 from ..errors import WriterError
+from ..options import WriterOptions
 from ..storage import S3Config, Storage, open_storage
-from .options import WriterOptions
 
-PartitionValues = tuple[tuple[str, str], ...]
 SUCCESS_MARKER = "_SUCCESS"
 STAGING_DIR = "_temporary"
-
-
-@dataclass(frozen=True)
-class TableInfo:
-    """What a writer needs to know about one output table."""
-
-    name: str
-    schema: pa.Schema
-    partition_columns: tuple[str, ...] = ()
-    time_column: str | None = None
-    dictionary_columns: tuple[str, ...] = ()
-    expected_rows: int = 0
-
-
-@dataclass(frozen=True)
-class TableHandle:
-    table: TableInfo
-    run_id: str
-    location: str
-    mode: str
-    previous_files: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    """One data file written by `write_file`: where it is staged, where it goes, and what it holds."""
-
-    table: str
-    path: str
-    staged_path: str
-    rows: int
-    bytes: int
-    partition: PartitionValues = ()
-    stats: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CommitInfo:
-    table: str
-    location: str
-    files: int
-    rows: int
-    bytes: int
-    version: str | None = None
-
-
-def partition_path(partition: PartitionValues) -> str:
-    return "/".join(f"{name}={value}" for name, value in partition)
 
 
 def identity_partitioned(table: TableInfo) -> bool:

@@ -18,10 +18,11 @@ from typing import BinaryIO, ClassVar
 import polars as pl
 import pyarrow as pa
 
+from ..contracts import TableInfo
 from ..errors import WriterError
+from ..options import WriterOptions
 from ..storage import S3Config
-from .base import FileTableWriter, TableInfo, rebatch
-from .options import WriterOptions
+from .base import FileTableWriter, rebatch
 
 # WriterOptions codec -> text file codec (None = uncompressed).
 TEXT_CODECS: dict[str, str | None] = {"none": None, "snappy": None, "gzip": "gzip", "zstd": "zstd"}

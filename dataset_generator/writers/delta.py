@@ -28,9 +28,10 @@ from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import DeltaError
 from deltalake.transaction import AddAction, CommitProperties, create_table_with_add_actions
 
+from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
 from ..errors import WriterError
 from ..storage import S3Config, is_s3_uri
-from .base import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, new_run_id
+from .base import new_run_id
 from .parquet import ParquetWriter
 
 DELTA_LOG = "_delta_log"

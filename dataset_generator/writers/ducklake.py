@@ -30,19 +30,12 @@ from typing import ClassVar
 
 import pyarrow as pa
 
+from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
 from ..errors import WriterError
+from ..options import WriterOptions
 from ..storage import S3Config, is_s3_uri
 from ._duckdb import connect_duckdb, duckdb
-from .base import (
-    CommitInfo,
-    FileInfo,
-    PartitionValues,
-    TableHandle,
-    TableInfo,
-    new_run_id,
-    schema_with_partition_columns,
-)
-from .options import WriterOptions
+from .base import new_run_id, schema_with_partition_columns
 from .parquet import ParquetWriter
 
 CATALOG_ALIAS = "lake"

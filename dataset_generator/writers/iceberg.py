@@ -33,18 +33,11 @@ from pyiceberg.io.pyarrow import parquet_files_to_data_files
 from pyiceberg.table import Table, TableProperties
 from pyiceberg.transforms import DayTransform, IdentityTransform, MonthTransform, Transform, YearTransform
 
+from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
 from ..errors import WriterError
+from ..options import WriterOptions
 from ..storage import S3Config, is_s3_uri
-from .base import (
-    CommitInfo,
-    FileInfo,
-    PartitionValues,
-    TableHandle,
-    TableInfo,
-    new_run_id,
-    schema_with_partition_columns,
-)
-from .options import WriterOptions
+from .base import new_run_id, schema_with_partition_columns
 from .parquet import ParquetWriter
 
 DEFAULT_CATALOG_NAME = "dataset_generator"

@@ -10,18 +10,10 @@ from typing import ClassVar
 
 import pyarrow as pa
 
+from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, partition_path
+from ..options import WriterOptions
 from ..storage import S3Config
-from .base import (
-    CommitInfo,
-    FileInfo,
-    PartitionValues,
-    TableHandle,
-    TableInfo,
-    TableWriter,
-    new_run_id,
-    partition_path,
-)
-from .options import WriterOptions
+from .base import TableWriter, new_run_id
 from .parquet import ParquetWriter
 
 NULL_LOCATION = "null:"

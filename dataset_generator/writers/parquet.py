@@ -9,19 +9,15 @@ from typing import BinaryIO, ClassVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..contracts import FileInfo, PartitionValues, TableHandle, TableInfo, partition_path
+from ..options import CODECS
 from .base import (
-    FileInfo,
     FileTableWriter,
-    PartitionValues,
-    TableHandle,
-    TableInfo,
     add_partition_columns,
     identity_partitioned,
-    partition_path,
     rebatch,
     schema_with_partition_columns,
 )
-from .options import CODECS
 
 
 class ParquetWriter(FileTableWriter):

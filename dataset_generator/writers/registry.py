@@ -11,9 +11,9 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ..errors import WriterError
+from ..options import WriterOptions
 from ..storage import S3Config
 from .base import TableWriter
-from .options import WriterOptions
 
 ENTRY_POINT_GROUP = "dataset_generator.writers"
 

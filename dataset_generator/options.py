@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import WriterError
+from .errors import WriterError
 
 Mode = Literal["error", "overwrite", "append"]
 MODES: tuple[str, ...] = ("error", "overwrite", "append")
