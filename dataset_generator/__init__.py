@@ -1,42 +1,63 @@
-"""dataset-generator: large, realistic, reproducible synthetic datasets for Parquet, Delta, Iceberg and DuckLake."""
+"""dataset-generator: large, realistic, reproducible synthetic datasets for Parquet, Delta, Iceberg and DuckLake.
+
+The public API. Names are imported on first use (PEP 562), so `import dataset_generator` stays light and the
+command line starts fast; `from dataset_generator import generate` works as usual. Importing the package
+changes nothing in the host program's environment.
+"""
 
 from __future__ import annotations
 
-import os
-
-# Arrow's bundled allocator (mimalloc/jemalloc) keeps freed batches cached; with one batch after another that
-# is tens of MB per worker for nothing, and it was no faster here. The system allocator returns them. Set before
-# pyarrow picks its default pool; ARROW_DEFAULT_MEMORY_POOL set by the user wins.
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-
-from .api import GenerateSummary, TableSummary, generate, plan_dataset
-from .contracts import CommitInfo, FileInfo, TableHandle, TableInfo
-from .errors import (
-    DatasetGeneratorError,
-    GenerationFailed,
-    ParameterError,
-    SpecError,
-    StorageError,
-    WriterError,
-)
-from .options import PartitionSpec, WriterOptions
-from .schemas.loader import list_datasets, load_schema
-from .schemas.models import DatasetSpec
-from .storage.config import S3Config
-from .writers.base import TableWriter
-from .writers.registry import available_writers, create_writer, register_writer
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "CommitInfo": "contracts",
+    "FileInfo": "contracts",
+    "TableHandle": "contracts",
+    "TableInfo": "contracts",
+    "DatasetGeneratorError": "errors",
+    "GenerationFailed": "errors",
+    "ParameterError": "errors",
+    "SpecError": "errors",
+    "StorageError": "errors",
+    "WriterError": "errors",
+    "PartitionSpec": "options",
+    "WriterOptions": "options",
+    "DaskEngine": "engine",
+    "Engine": "engine",
+    "LocalEngine": "engine",
+    "GenerateSummary": "runs",
+    "RunInterrupted": "runs",
+    "TableSummary": "runs",
+    "commit_parts": "api",
+    "generate": "api",
+    "plan_dataset": "api",
+    "DatasetSpec": "schemas.models",
+    "list_datasets": "schemas.loader",
+    "load_schema": "schemas.loader",
+    "S3Config": "storage.config",
+    "TableWriter": "writers.base",
+    "available_writers": "writers.registry",
+    "create_writer": "writers.registry",
+    "register_writer": "writers.registry",
+}
+
 __all__ = [
     "CommitInfo",
+    "DaskEngine",
     "DatasetGeneratorError",
     "DatasetSpec",
+    "Engine",
     "FileInfo",
     "GenerateSummary",
     "GenerationFailed",
+    "LocalEngine",
     "ParameterError",
     "PartitionSpec",
+    "RunInterrupted",
     "S3Config",
     "SpecError",
     "StorageError",
@@ -47,6 +68,7 @@ __all__ = [
     "WriterError",
     "WriterOptions",
     "available_writers",
+    "commit_parts",
     "create_writer",
     "generate",
     "list_datasets",
@@ -54,3 +76,37 @@ __all__ = [
     "plan_dataset",
     "register_writer",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dataset_generator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:
+    from .api import commit_parts, generate, plan_dataset
+    from .contracts import CommitInfo, FileInfo, TableHandle, TableInfo
+    from .engine import DaskEngine, Engine, LocalEngine
+    from .errors import (
+        DatasetGeneratorError,
+        GenerationFailed,
+        ParameterError,
+        SpecError,
+        StorageError,
+        WriterError,
+    )
+    from .options import PartitionSpec, WriterOptions
+    from .runs import GenerateSummary, RunInterrupted, TableSummary
+    from .schemas.loader import list_datasets, load_schema
+    from .schemas.models import DatasetSpec
+    from .storage.config import S3Config
+    from .writers.base import TableWriter
+    from .writers.registry import available_writers, create_writer, register_writer

@@ -13,10 +13,12 @@ import click
 from .errors import DatasetGeneratorError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class _OneLineErrors(click.Group):
-    """Every user error is one line on stderr and exit code 2; a traceback only with DATASET_GENERATOR_DEBUG=1."""
+    """Every error is one line on stderr, a traceback only with DATASET_GENERATOR_DEBUG=1. Exit codes: 2 for bad
+    input, 1 for a failure of the environment (storage, a worker, a catalog), 130 for Ctrl-C."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["standalone_mode"] = False
@@ -26,7 +28,7 @@ class _OneLineErrors(click.Group):
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("error: interrupted; nothing was committed", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             click.echo(f"error: {exc.format_message()}{hint}", err=True)
@@ -38,10 +40,15 @@ class _OneLineErrors(click.Group):
             if os.environ.get("DATASET_GENERATOR_DEBUG"):
                 raise
             click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted; nothing was committed", err=True)
-            sys.exit(130)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt as exc:
+            committed = getattr(exc, "committed", ())
+            if committed:
+                message = f"interrupted; committed before the interrupt: {', '.join(committed)}; nothing else was committed"
+            else:
+                message = "interrupted; nothing was committed"
+            click.echo(f"error: {message}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except Exception as exc:  # a bug: still one line, with a way to see the traceback
             if os.environ.get("DATASET_GENERATOR_DEBUG"):
                 raise
@@ -60,6 +67,10 @@ def cli() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """The console script. As a program (not a library) it may choose Arrow's allocator for its process and
+    its workers: the system allocator returns freed batches (Arrow's bundled one keeps tens of MB per worker
+    cached, and was no faster here). ARROW_DEFAULT_MEMORY_POOL set by the user wins."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     cli.main(args=list(argv) if argv is not None else None, prog_name="dataset-generator")
 
 
@@ -279,8 +290,10 @@ def generate_command(
     writer = _create_writer(format_name, output, options, target)
     table_list = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
     given = _parse_params(params)
-    if dry_run:
-        plan = plan_dataset(dataset, writer, scale=scale, seed=seed, params=given, schema_file=schema_file, tables=table_list)
+    if (parts is None) != (part is None):
+        raise click.UsageError("--parts and --part go together (e.g. --parts 4 --part 1)")
+    if dry_run:  # planning reads the options only: no catalog or storage client is built
+        plan = plan_dataset(dataset, options, scale=scale, seed=seed, params=given, schema_file=schema_file, tables=table_list)
         for table in plan.tables:
             partitions = len({task.partition for task in table.files})
             click.echo(f"{table.name:<16} {table.rows:>14,} rows {len(table.files):>7,} files {partitions:>6,} partitions")
@@ -368,38 +381,37 @@ def _print_summary(summary: Any) -> None:
 
 
 class _Progress:
-    """A progress bar per table on a terminal: rows written of rows planned, and the overall rate."""
-
-    WIDTH = 24
+    """A click progress bar per table on a terminal: rows written of rows planned, and the overall rate."""
 
     def __init__(self) -> None:
-        self.current: str | None = None
         self.planned: dict[str, int] = {}
-        self.done: dict[str, int] = {}
+        self.bar: Any = None
+        self.table: str | None = None
+        self.rows = 0
         self.started = time.perf_counter()
 
     def on_plan(self, plan: Any) -> None:
         self.planned = {table.name: table.rows for table in plan.tables}
 
     def __call__(self, task: Any, info: Any) -> None:
-        table = task.table
-        if self.current is not None and table != self.current:
-            click.echo("", err=True)
-        self.current = table
-        self.done[table] = self.done.get(table, 0) + info.rows
-        planned = max(self.planned.get(table, 0), self.done[table], 1)
-        filled = self.WIDTH * self.done[table] // planned
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        rate = sum(self.done.values()) / max(time.perf_counter() - self.started, 1e-9)
-        click.echo(
-            f"\r{table:<16} [{bar}] {100 * self.done[table] // planned:>3}% {self.done[table]:>14,}/{planned:,} rows  {rate:>12,.0f} rows/s",
-            err=True,
-            nl=False,
-        )
+        if task.table != self.table:
+            self.finish()
+            self.table = task.table
+            self.bar = click.progressbar(
+                length=max(self.planned.get(task.table, 0), 1), label=f"{task.table:<16}", width=24,
+                file=sys.stderr, show_eta=False, item_show_func=self._rate,
+            )  # fmt: skip
+            self.bar.__enter__()
+        self.rows += info.rows
+        self.bar.update(info.rows, current_item=info.rows)
+
+    def _rate(self, _item: object) -> str:
+        return f"{self.rows / max(time.perf_counter() - self.started, 1e-9):,.0f} rows/s"
 
     def finish(self) -> None:
-        if self.current is not None:
-            click.echo("", err=True)
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @cli.command("validate-schema")

@@ -1,10 +1,18 @@
-"""Errors a user can act on. The CLI prints them as one line and exits 2; anything else is a bug."""
+"""Errors a user can act on. The CLI prints them as one line and exits with `exit_code`: 2 for bad input,
+1 for a failure of the environment (storage, a worker). Anything else is a bug.
+
+Messages name the problem and the fix in library terms (`mode="overwrite"`), never a CLI flag.
+"""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class DatasetGeneratorError(Exception):
     """Base class: bad input or an environment problem, reported without a traceback."""
+
+    exit_code: ClassVar[int] = 2
 
 
 class SpecError(DatasetGeneratorError):
@@ -20,8 +28,18 @@ class WriterError(DatasetGeneratorError):
 
 
 class StorageError(DatasetGeneratorError):
-    """The output location cannot be reached or written (missing bucket, bad credentials, read-only path)."""
+    """The output location cannot be written as given (missing bucket, bad credentials, read-only path, a file
+    where a directory should be): bad input, exit code 2."""
+
+
+class StorageFailure(StorageError):
+    """The storage failed under a valid request (no space left on device, S3 errors that outlasted the retries,
+    a dropped connection): a failure of the environment, exit code 1."""
+
+    exit_code: ClassVar[int] = 1
 
 
 class GenerationFailed(DatasetGeneratorError):
     """A worker failed while generating or writing; nothing was committed."""
+
+    exit_code: ClassVar[int] = 1

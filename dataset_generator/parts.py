@@ -20,21 +20,73 @@ import inspect
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .api import GenerateSummary, ProgressCallback, TableSummary, commit_tables
-from .contracts import FileInfo, TableHandle, TableInfo
-from .engine.local import WorkerContext
-from .engine.run import run_tasks
+from .contracts import CommitInfo, FileInfo, TableHandle, TableInfo
+from .engine import Engine, WorkerContext
 from .errors import DatasetGeneratorError, WriterError
 from .generation.planner import Plan
-from .options import PartitionSpec, WriterOptions
+from .options import WriterOptions
+from .runs import GenerateSummary, ProgressCallback, TableSummary, commit_tables, run_tasks
 from .writers.base import STAGING_DIR, TableWriter
 
 MANIFEST_DIR = "_manifests"
 MANIFEST_VERSION = 1
+
+
+class TableEntry(BaseModel):
+    """One table of a parts run, as every part's manifest records it (the Arrow schema as base64 IPC)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    name: str
+    arrow_schema: str = Field(alias="schema")
+    partition_columns: tuple[str, ...]
+    time_column: str | None
+    dictionary_columns: tuple[str, ...]
+    expected_rows: int
+    location: str
+
+    @classmethod
+    def of(cls, info: TableInfo, location: str) -> TableEntry:
+        schema = base64.b64encode(info.schema.serialize().to_pybytes()).decode("ascii")
+        return cls(
+            name=info.name, arrow_schema=schema, partition_columns=info.partition_columns, time_column=info.time_column,
+            dictionary_columns=info.dictionary_columns, expected_rows=info.expected_rows, location=location,
+        )  # fmt: skip
+
+    def table_info(self) -> TableInfo:
+        return TableInfo(
+            name=self.name,
+            schema=pa.ipc.read_schema(pa.py_buffer(base64.b64decode(self.arrow_schema))),
+            partition_columns=self.partition_columns,
+            time_column=self.time_column,
+            dictionary_columns=self.dictionary_columns,
+            expected_rows=self.expected_rows,
+        )
+
+
+class PartManifest(BaseModel):
+    """What one part wrote: written last, so a manifest means the part's files are all there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: Literal[1] = MANIFEST_VERSION
+    run_id: str
+    parts: int
+    part: int
+    writer: str
+    dataset: str
+    seed: int
+    options: WriterOptions
+    tables: tuple[TableEntry, ...]
+    files: tuple[FileInfo, ...]
+
+    def to_json(self) -> bytes:
+        return (json.dumps(self.model_dump(mode="json", by_alias=True), indent=1, sort_keys=True) + "\n").encode()
 
 
 def derive_run_id(
@@ -50,7 +102,7 @@ def derive_run_id(
         "tables": [table.name for table in plan.tables],
         "parts": parts,
         "writer": writer.name,
-        "options": _options_json(writer.options),
+        "options": json.loads(json.dumps(dataclasses.asdict(writer.options))),
     }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
     return f"parts-{digest[:16]}"
@@ -63,77 +115,52 @@ def manifest_path(writer: TableWriter, run_id: str, part: int, parts: int) -> st
 def generate_part(
     plan: Plan,
     writer: TableWriter,
+    engine: Engine,
     *,
     scale: float,
     params: Mapping[str, Any] | None,
     parts: int | None,
     part: int | None,
     run_id: str | None,
-    engine: str,
-    dask_address: str | None,
-    workers: int,
     chunk_rows: int,
     progress: ProgressCallback | None,
     started: float,
-    worker_type: str = "thread",
 ) -> GenerateSummary:
+    """Write part `part` of `parts` of `plan`: files staged under the run id, then this part's manifest.
+
+    Raises:
+        DatasetGeneratorError: `parts`/`part` missing or out of range, or an invalid run id.
+        WriterError: the format cannot commit files written by other processes.
+        GenerationFailed: a worker failed; this part's files were removed (other parts' are kept).
+    """
     if parts is None or part is None:
-        raise DatasetGeneratorError("--parts and --part go together (e.g. --parts 4 --part 1)")
+        raise DatasetGeneratorError("parts and part go together (e.g. parts=4, part=1)")
     if parts < 1 or not 1 <= part <= parts:
-        raise DatasetGeneratorError(f"--part must be between 1 and --parts ({parts}); got {part}")
+        raise DatasetGeneratorError(f"part must be between 1 and parts ({parts}); got {part}")
     _require_external_commit(writer)
     run_id = run_id or derive_run_id(plan, writer, scale=scale, params=params, parts=parts)
     _check_run_id(run_id)
     handles = {table.name: writer.part_handle(table.info, run_id) for table in plan.tables}
     context = WorkerContext(writer=writer, runtime=plan.runtime, handles=handles, chunk_rows=chunk_rows)
-    try:
-        written = run_tasks(
-            context,
-            plan.part(parts, part),
-            engine=engine,
-            workers=workers,
-            dask_address=dask_address,
-            on_file=progress,
-            worker_type=worker_type,
-        )
-    except BaseException as exc:
-        # Only this part's files: writer.abort would clear the staging the other parts share.
-        writer.storage.remove(info.staged_path for info in getattr(exc, "written", []))
-        raise
-    manifest = {
-        "version": MANIFEST_VERSION,
-        "run_id": run_id,
-        "parts": parts,
-        "part": part,
-        "writer": writer.name,
-        "dataset": plan.dataset,
-        "seed": plan.seed,
-        "options": _options_json(writer.options),
-        "tables": [_table_json(table.info, handles[table.name]) for table in plan.tables],
-        "files": [_file_json(info) for info in sorted(written, key=lambda info: info.path)],
-    }
-    # Written last: a manifest means the part's files are all there.
-    writer.storage.write_bytes(
-        manifest_path(writer, run_id, part, parts),
-        (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode(),
-    )
-    by_table = {table.name: [info for info in written if info.table == table.name] for table in plan.tables}
+    # On failure only this part's files are removed: writer.abort would clear the staging the other parts share.
+    written = sorted(run_tasks(engine, context, plan.part(parts, part), progress), key=lambda info: info.path)
+    manifest = PartManifest(
+        run_id=run_id, parts=parts, part=part, writer=writer.name, dataset=plan.dataset, seed=plan.seed,
+        options=writer.options, tables=tuple(TableEntry.of(table.info, handles[table.name].location) for table in plan.tables),
+        files=tuple(written),
+    )  # fmt: skip
+    writer.storage.write_bytes(manifest_path(writer, run_id, part, parts), manifest.to_json())
     return GenerateSummary(
         dataset=plan.dataset,
         writer=writer.name,
         seed=plan.seed,
         tables=tuple(
-            TableSummary(
-                name=name,
-                rows=sum(info.rows for info in files),
-                files=len(files),
-                bytes=sum(info.bytes for info in files),
-                location=handles[name].location,
-            )
-            for name, files in by_table.items()
-        ),
+            TableSummary.from_commit(CommitInfo.from_files(table.name, handles[table.name].location,
+                                                           [info for info in written if info.table == table.name]))
+            for table in plan.tables
+        ),  # fmt: skip
         seconds=time.perf_counter() - started,
-        workers=workers,
+        workers=engine.worker_count(sum(task.rows for task in plan.part(parts, part))),
         extra={"run_id": run_id, "parts": parts, "part": part, "committed": False},
     )
 
@@ -152,59 +179,51 @@ def pending_runs(writer: TableWriter) -> dict[str, list[str]]:
 
 
 def commit_parts(writer: TableWriter, *, run_id: str | None = None, discard: bool = False) -> GenerateSummary:
-    """Check every part's manifest is there, then commit each table once; `discard` removes the run instead."""
+    """Check every part's manifest is there, then commit each table once; `discard` removes the run instead.
+
+    Raises:
+        DatasetGeneratorError: no pending run, several and no `run_id`, a part missing, an unreadable manifest.
+        WriterError: a table cannot be committed (the staged parts are kept, to commit again once fixed).
+    """
     started = time.perf_counter()
     _require_external_commit(writer)
     run_id, manifests = _load_run(writer, run_id, complete=not discard)
     first = manifests[0]
-    parts = first["parts"]
-    files = [_file_from_json(item) for manifest in manifests for item in manifest["files"]]
-    tables = {item["name"]: item for item in first["tables"]}
+    files = [info for manifest in manifests for info in manifest.files]
+    extra: dict[str, Any] = {"run_id": run_id, "parts": first.parts}
     if discard:
-        _discard(writer, run_id, tables, files)
+        _discard(writer, run_id, first.tables, files)
         return GenerateSummary(
-            dataset=first["dataset"], writer=writer.name, seed=first["seed"], tables=(),
-            seconds=time.perf_counter() - started, extra={"run_id": run_id, "parts": parts, "discarded": True},
+            dataset=first.dataset, writer=writer.name, seed=first.seed, tables=(),
+            seconds=time.perf_counter() - started, extra={**extra, "discarded": True},
         )  # fmt: skip
-    options = _options_from_json(first["options"])
-    if options != writer.options:
+    if first.options != writer.options:
         # The parts' options decide names, codecs and mode; the committing writer must agree with them.
         writer = copy.copy(writer)
-        writer.options = options
+        writer.options = first.options
     handles: dict[str, TableHandle] = {}
-    for name, item in tables.items():
+    for entry in first.tables:
         try:
-            handle = open_for_run(writer, _table_from_json(item), run_id)
+            handle = open_for_run(writer, entry.table_info(), run_id)
         except DatasetGeneratorError as exc:
             raise type(exc)(
-                f"{exc} (the staged parts of run {run_id} are kept: commit again once fixed, "
-                "or remove them with 'commit --discard')"
+                f"{exc} (the staged parts of run {run_id} are kept: commit again once fixed, or discard them)"
             ) from exc
-        if handle.location.rstrip("/") != item["location"].rstrip("/"):
+        if handle.location.rstrip("/") != entry.location.rstrip("/"):
             raise WriterError(
-                f"table {name!r} opens at {handle.location} but the parts wrote it under {item['location']}; "
+                f"table {entry.name!r} opens at {handle.location} but the parts wrote it under {entry.location}; "
                 f"the {writer.name} writer's part_handle must give the same location as open_table"
             )
-        handles[name] = handle
+        handles[entry.name] = handle
     commits = commit_tables(writer, handles, files)
     _remove_manifests(writer, run_id)
     return GenerateSummary(
-        dataset=first["dataset"],
+        dataset=first.dataset,
         writer=writer.name,
-        seed=first["seed"],
-        tables=tuple(
-            TableSummary(
-                name=commit.table,
-                rows=commit.rows,
-                files=commit.files,
-                bytes=commit.bytes,
-                location=commit.location,
-                version=commit.version,
-            )  # fmt: skip
-            for commit in commits
-        ),
+        seed=first.seed,
+        tables=tuple(TableSummary.from_commit(commit) for commit in commits),
         seconds=time.perf_counter() - started,
-        extra={"run_id": run_id, "parts": parts, "committed": True},
+        extra={**extra, "committed": True},
     )
 
 
@@ -223,7 +242,7 @@ def _require_external_commit(writer: TableWriter) -> None:
     if not writer.supports_external_commit:
         raise WriterError(
             f"the {writer.name} format cannot commit files written by other processes, so it cannot be "
-            "generated in --parts; run it in one go (--engine dask spreads one run over a cluster)"
+            "generated in parts; run it in one go (the dask engine spreads one run over a cluster)"
         )
 
 
@@ -232,9 +251,7 @@ def _check_run_id(run_id: str) -> None:
         raise DatasetGeneratorError(f"invalid run id {run_id!r}: use letters, digits, '-' and '_'")
 
 
-def _load_run(
-    writer: TableWriter, run_id: str | None, *, complete: bool = True
-) -> tuple[str, list[dict[str, Any]]]:
+def _load_run(writer: TableWriter, run_id: str | None, *, complete: bool = True) -> tuple[str, list[PartManifest]]:
     runs = pending_runs(writer)
     where = writer.storage.join(MANIFEST_DIR)
     if run_id is None:
@@ -242,7 +259,7 @@ def _load_run(
             raise DatasetGeneratorError(f"no parts run to commit: no manifests under {where}")
         if len(runs) > 1:
             raise DatasetGeneratorError(
-                f"several parts runs are pending under {where} ({', '.join(sorted(runs))}); choose one with --run-id"
+                f"several parts runs are pending under {where} ({', '.join(sorted(runs))}); choose one by its run id"
             )
         run_id = next(iter(runs))
     if run_id not in runs:
@@ -250,40 +267,38 @@ def _load_run(
     manifests = []
     for path in sorted(runs[run_id]):
         try:
-            manifest = json.loads(writer.storage.read_bytes(path))
-        except ValueError as exc:
-            raise DatasetGeneratorError(f"unreadable manifest {path}: {exc}") from exc
-        if manifest.get("version") != MANIFEST_VERSION or manifest.get("run_id") != run_id:
+            manifest = PartManifest.model_validate_json(writer.storage.read_bytes(path))
+        except ValidationError as exc:
+            first_error = exc.errors()[0]
+            location = ".".join(map(str, first_error["loc"]))
             raise DatasetGeneratorError(
-                f"manifest {path} is not a version-{MANIFEST_VERSION} manifest of run {run_id}"
-            )
+                f"manifest {path} is not a version-{MANIFEST_VERSION} manifest: {location}: {first_error['msg']}"
+            ) from None
+        if manifest.run_id != run_id:
+            raise DatasetGeneratorError(f"manifest {path} belongs to run {manifest.run_id}, not {run_id}")
         manifests.append(manifest)
     first = manifests[0]
-    if first["writer"] != writer.name:
-        raise DatasetGeneratorError(
-            f"parts run {run_id} was written with --format {first['writer']}, not {writer.name}"
-        )
-    counts = {manifest["parts"] for manifest in manifests}
+    if first.writer != writer.name:
+        raise DatasetGeneratorError(f"parts run {run_id} was written with the {first.writer} format, not {writer.name}")
+    counts = {manifest.parts for manifest in manifests}
     if len(counts) > 1:
-        raise DatasetGeneratorError(f"parts run {run_id} mixes manifests of --parts {sorted(counts)}")
-    parts = first["parts"]
-    present = {manifest["part"] for manifest in manifests}
+        raise DatasetGeneratorError(f"parts run {run_id} mixes manifests of {sorted(counts)} parts")
+    parts = first.parts
+    present = {manifest.part for manifest in manifests}
     missing = [number for number in range(1, parts + 1) if number not in present]
     if missing and complete:
         raise DatasetGeneratorError(
             f"parts run {run_id} is incomplete: missing part{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(map(str, missing))} of {parts} (run them with --parts {parts} --part K, then commit again)"
+            f"{', '.join(map(str, missing))} of {parts} (generate them, then commit again)"
         )
-    return run_id, sorted(manifests, key=lambda manifest: manifest["part"])
+    return run_id, sorted(manifests, key=lambda manifest: manifest.part)
 
 
-def _discard(
-    writer: TableWriter, run_id: str, tables: dict[str, dict[str, Any]], files: list[FileInfo]
-) -> None:
+def _discard(writer: TableWriter, run_id: str, tables: tuple[TableEntry, ...], files: list[FileInfo]) -> None:
     storage = writer.storage
     storage.remove(info.staged_path for info in files)
-    for item in tables.values():
-        staging = storage.join(item["location"], STAGING_DIR)
+    for entry in tables:
+        staging = storage.join(entry.location, STAGING_DIR)
         storage.remove_tree(storage.join(staging, run_id))
         if not storage.list_files(staging):
             storage.remove_tree(staging)
@@ -295,56 +310,3 @@ def _remove_manifests(writer: TableWriter, run_id: str) -> None:
     storage.remove_tree(storage.join(MANIFEST_DIR, run_id))
     if not storage.list_files(storage.join(MANIFEST_DIR)):
         storage.remove_tree(storage.join(MANIFEST_DIR))
-
-
-def _options_json(options: WriterOptions) -> dict[str, Any]:
-    return json.loads(json.dumps(dataclasses.asdict(options)))
-
-
-def _options_from_json(data: dict[str, Any]) -> WriterOptions:
-    partition = data.get("partition")
-    fields = {
-        **data,
-        "partition": PartitionSpec(columns=tuple(partition["columns"]), source=partition["source"])
-        if partition
-        else None,
-    }
-    return WriterOptions(**fields)
-
-
-def _table_json(info: TableInfo, handle: TableHandle) -> dict[str, Any]:
-    return {
-        "name": info.name,
-        "schema": base64.b64encode(info.schema.serialize().to_pybytes()).decode("ascii"),
-        "partition_columns": list(info.partition_columns),
-        "time_column": info.time_column,
-        "dictionary_columns": list(info.dictionary_columns),
-        "expected_rows": info.expected_rows,
-        "location": handle.location,
-    }
-
-
-def _table_from_json(item: dict[str, Any]) -> TableInfo:
-    return TableInfo(
-        name=item["name"],
-        schema=pa.ipc.read_schema(pa.py_buffer(base64.b64decode(item["schema"]))),
-        partition_columns=tuple(item["partition_columns"]),
-        time_column=item["time_column"],
-        dictionary_columns=tuple(item["dictionary_columns"]),
-        expected_rows=item["expected_rows"],
-    )
-
-
-def _file_json(info: FileInfo) -> dict[str, Any]:
-    data = dataclasses.asdict(info)
-    try:
-        json.dumps(data["stats"])
-    except TypeError as exc:
-        raise WriterError(f"the {info.table!r} file stats of this writer are not JSON: {exc}") from exc
-    return data
-
-
-def _file_from_json(item: dict[str, Any]) -> FileInfo:
-    return FileInfo(
-        **{**item, "partition": tuple((str(name), str(value)) for name, value in item["partition"])}
-    )

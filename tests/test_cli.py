@@ -19,8 +19,11 @@ def test_list_datasets_and_formats() -> None:
     assert {line.split()[0] for line in datasets.output.splitlines()} >= {"ecommerce", "transactions"}
     formats = run_cli("list-formats")
     assert formats.exit_code == 0
-    assert formats.output.startswith("csv") or "parquet" in formats.output
-    assert "parquet" in formats.output and "installed" in formats.output
+    header, *rows = formats.output.splitlines()
+    assert header.split()[:2] == ["format", "status"]
+    status = {row.split()[0]: row.split()[1] for row in rows if row and not row.startswith(" ")}
+    assert {"parquet", "csv", "jsonl", "delta", "iceberg", "ducklake", "null"} <= set(status)
+    assert status["parquet"] == "installed" and status["null"] == "installed"
 
 
 def test_info_describes_tables_columns_and_sizes() -> None:

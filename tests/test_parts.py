@@ -125,9 +125,9 @@ def test_run_id_is_derived_from_what_decides_the_output(tmp_path: Path) -> None:
 
 
 def test_parts_check_their_arguments(tmp_path: Path) -> None:
-    with pytest.raises(DatasetGeneratorError, match="--parts and --part go together"):
+    with pytest.raises(DatasetGeneratorError, match="parts and part go together"):
         generate("transactions", parquet(tmp_path), params={"rows": 10}, parts=2)
-    with pytest.raises(DatasetGeneratorError, match="--part must be between 1 and --parts"):
+    with pytest.raises(DatasetGeneratorError, match="part must be between 1 and parts"):
         generate("transactions", parquet(tmp_path), params={"rows": 10}, parts=2, part=3)
 
 

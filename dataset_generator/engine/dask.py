@@ -1,7 +1,7 @@
 """Run file tasks on a Dask cluster: a throwaway LocalCluster on this machine, or any scheduler by address.
 
-Same contract as `run_local`: every task writes one file through `writer.write_file` on some worker and
-hands back a small FileInfo; on failure `GenerationFailed` carries `.written` so the caller can abort.
+Same contract as the local engine (engine/base.py): every task writes one file through `writer.write_file` on
+some worker and hands back a small FileInfo, reported through `on_file` (also while failing).
 The WorkerContext (writer, runtime, handles, Faker pools) is scattered once to every worker, so tasks
 pickle only their FileTask; at most a window of tasks is in flight, so the scheduler never holds the
 whole plan and the client only ever gathers FileInfos.
@@ -10,18 +10,18 @@ whole plan and the client only ever gathers FileInfos.
 from __future__ import annotations
 
 import contextlib
-import os
-import time
+import itertools
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..contracts import FileInfo, FileTask
 from ..errors import DatasetGeneratorError, GenerationFailed
 from ..generation.vocab import install_pools, loaded_pools
-from .local import FileDone, WorkerContext, _failure, default_workers, write_task
+from .base import FileDone, WorkerContext, task_failure, write_task
+from .local import default_workers
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -91,39 +91,45 @@ def dask_client(address: str | None = None, *, workers: int | None = None) -> It
         cluster.close()
 
 
-def run_dask(
-    context: WorkerContext,
-    tasks: Iterable[FileTask],
-    *,
-    address: str | None = None,
-    on_file: FileDone | None = None,
-    workers: int | None = None,
-    client: Client | None = None,
-) -> list[FileInfo]:
-    """Run every task on Dask; raise GenerationFailed (with `.written`) once no task of ours is running.
+@dataclass(frozen=True)
+class DaskEngine:
+    """Tasks on a Dask cluster: the scheduler at `address`, or a LocalCluster of `workers` processes on
+    127.0.0.1 started and closed by the run; `client` reuses a connected client (tests, notebooks).
 
-    `client` reuses a connected client (tests, notebooks); otherwise one is made from `address`, or a
-    LocalCluster of `workers` processes is started and closed.
+    Raises:
+        DatasetGeneratorError: dask.distributed is not installed, or the scheduler cannot be reached.
     """
-    _import_distributed()
-    task_list = list(tasks)
-    # Faker pools are built once here and shipped with the context, not rebuilt on every worker.
-    context.runtime.warm_vocabularies()
-    context = replace(context, vocabularies=loaded_pools())
-    if client is not None:
-        return _run_on(client, context, task_list, on_file)
-    with dask_client(address, workers=workers) as own_client:
-        return _run_on(own_client, context, task_list, on_file)
+
+    address: str | None = None
+    workers: int | None = None
+    client: Client | None = field(default=None, compare=False)
+    name: ClassVar[str] = "dask"
+
+    def __post_init__(self) -> None:
+        _import_distributed()  # fail before planning when the extra is missing
+        if self.workers is not None and self.workers < 1:
+            raise DatasetGeneratorError(f"workers must be >= 1 (got {self.workers})")
+
+    def worker_count(self, planned_rows: int) -> int:
+        """The LocalCluster's size; with an address the cluster's size is the cluster's business."""
+        return self.workers or default_workers()
+
+    def run(self, context: WorkerContext, tasks: Sequence[FileTask], on_file: FileDone) -> None:
+        # Faker pools are built once here and shipped with the context, not rebuilt on every worker.
+        context.runtime.warm_vocabularies()
+        context = replace(context, vocabularies=loaded_pools())
+        if self.client is not None:
+            _run_on(self.client, context, tasks, on_file)
+            return
+        with dask_client(self.address, workers=self.workers) as own_client:
+            _run_on(own_client, context, tasks, on_file)
 
 
-def _run_on(
-    client: Client, context: WorkerContext, task_list: list[FileTask], on_file: FileDone | None
-) -> list[FileInfo]:
+def _run_on(client: Client, context: WorkerContext, tasks: Sequence[FileTask], on_file: FileDone) -> None:
     from distributed import as_completed
 
-    written: list[FileInfo] = []
-    if not task_list:
-        return written
+    if not tasks:
+        return
     threads = sum(client.nthreads().values())
     if threads < 1:
         client.wait_for_workers(1, timeout=60)
@@ -134,7 +140,7 @@ def _run_on(
     context_future = client.scatter(context, broadcast=True, hash=False)
 
     pending: dict[Any, FileTask] = {}
-    queue = iter(task_list)
+    queue = iter(tasks)
 
     def submit(task: FileTask) -> None:
         future = client.submit(
@@ -151,118 +157,37 @@ def _run_on(
     completed = as_completed()
     failure: GenerationFailed | None = None
     try:
-        for task in _take(queue, window):
+        for task in itertools.islice(queue, window):
             submit(task)
         for future in completed:
             task = pending.pop(future)
             if failure is not None:
-                # Draining after a failure: keep what finished, so the caller can abort it too.
+                # Draining after a failure: report what finished, so the caller can abort it too.
                 if future.status == "finished":
-                    written.append(future.result())
+                    on_file(task, future.result())
                 continue
             try:
                 info = future.result()
             except Exception as exc:
-                failure = _failure(task, exc, written)
+                failure = task_failure(task, exc)
                 failure.__cause__ = exc
                 # Submit nothing more, but let the in-flight tasks end: Dask cannot stop a running
                 # task, and none may still be writing once the caller aborts the tables.
                 continue
-            written.append(info)
-            if on_file:
-                on_file(task, info)
-            for next_task in _take(queue, 1):
+            on_file(task, info)
+            for next_task in itertools.islice(queue, 1):
                 submit(next_task)
-    except BaseException as exc:
-        # Interrupted (Ctrl-C, lost scheduler): cancel what is left, then report what was written.
+    except BaseException:
+        # Interrupted (Ctrl-C, lost scheduler): cancel what is left.
         with contextlib.suppress(Exception):
             client.cancel(list(pending))
-        exc.written = written  # type: ignore[attr-defined]
         raise
     finally:
         with contextlib.suppress(Exception):
             client.cancel([context_future])
     if failure is not None:
-        failure.written = written  # type: ignore[attr-defined]
         raise failure
-    return written
 
 
 def _partition_key(task: FileTask) -> str:
     return "_".join(f"{name}={value}" for name, value in task.partition) or "all"
-
-
-def _take(iterator: Iterator[FileTask], count: int) -> list[FileTask]:
-    taken = []
-    for task in iterator:
-        taken.append(task)
-        if len(taken) == count:
-            break
-    return taken
-
-
-def benchmark(
-    dataset: str = "transactions",
-    *,
-    rows: int = 5_000_000,
-    workers: int | None = None,
-    writer_format: str = "null",
-    output: str | None = None,
-    address: str | None = None,
-) -> list[dict[str, Any]]:
-    """Rows/s of the local and the Dask engine on the same plan; the benchmark suite calls this.
-
-    `rows` sets the dataset's `rows` parameter (transactions has one). Three runs: local; dask including
-    the start and stop of its LocalCluster (what one CLI run pays); dask on a running cluster (what a
-    long-lived cluster gives). With `address`, the last two are both on that scheduler.
-    """
-    import tempfile
-
-    from ..api import generate
-    from ..options import WriterOptions
-    from ..writers.registry import create_writer
-
-    worker_count = workers or default_workers()
-
-    def measure(label: str, engine: str, dask_address: str | None) -> dict[str, Any]:
-        with tempfile.TemporaryDirectory(prefix="dg-bench-") as scratch:
-            target = output or os.path.join(scratch, "out")
-            writer = create_writer(writer_format, output_uri=target, options=WriterOptions(mode="overwrite"))
-            started = time.perf_counter()
-            summary = generate(
-                dataset,
-                writer,
-                params={"rows": rows},
-                workers=worker_count,
-                engine=engine,
-                dask_address=dask_address,
-            )
-            seconds = time.perf_counter() - started
-        return {
-            "engine": label,
-            "format": writer_format,
-            "workers": worker_count,
-            "rows": summary.rows,
-            "files": summary.files,
-            "seconds": round(seconds, 2),
-            "rows_per_second": round(summary.rows / seconds),
-        }
-
-    results = [measure("local", "local", None), measure("dask", "dask", address)]
-    if address:
-        results.append(measure("dask-warm", "dask", address))
-    else:
-        with dask_client(None, workers=worker_count) as client:
-            results.append(measure("dask-warm", "dask", client.scheduler.address))
-    return results
-
-
-def print_benchmark(results: list[dict[str, Any]]) -> None:
-    print(
-        f"{'engine':<10} {'format':<8} {'workers':>7} {'rows':>12} {'files':>6} {'seconds':>8} {'rows/s':>12}"
-    )
-    for row in results:
-        print(
-            f"{row['engine']:<10} {row['format']:<8} {row['workers']:>7} {row['rows']:>12,} {row['files']:>6} "
-            f"{row['seconds']:>8.2f} {row['rows_per_second']:>12,}"
-        )

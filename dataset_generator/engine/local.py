@@ -2,7 +2,7 @@
 
 Each task generates one output file, batch by batch, and streams it to the writer; at most
 `2 × workers` tasks are in flight, so memory is bounded by workers × (batch + row group), never by
-table size. Engines know nothing about formats: they call `writer.write_file` and hand back FileInfos.
+table size.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -22,34 +22,143 @@ from concurrent.futures import (
     wait,
 )
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
-from ..contracts import FileInfo, FileTask, TableHandle
-from ..errors import DatasetGeneratorError, GenerationFailed
-from ..generation.runtime import DatasetRuntime
+from ..contracts import FileInfo, FileTask
+from ..errors import DatasetGeneratorError
 from ..generation.vocab import install_pools, loaded_pools
-from ..writers.base import TableWriter
+from .base import FileDone, WorkerContext, task_failure, write_task
 
-FileDone = Callable[[FileTask, FileInfo], None]
+# Below this many rows, parallel workers cost more (pool start-up, or interpreters for processes) than they save.
+PARALLEL_MIN_ROWS = 2_000_000
+WORKER_TYPES: tuple[str, ...] = ("thread", "process")
+
+
+def default_workers(planned_rows: int | None = None) -> int:
+    """All cores, or one for runs too small to repay starting workers (output is the same either way)."""
+    if planned_rows is not None and planned_rows < PARALLEL_MIN_ROWS:
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
-class WorkerContext:
-    writer: TableWriter
-    runtime: DatasetRuntime
-    handles: dict[str, TableHandle]
-    chunk_rows: int
-    vocabularies: dict[Any, Any] = field(default_factory=dict)
+class LocalEngine:
+    """Workers on this machine: threads of this process (the default: measured faster and leaner here, see
+    docs/performance.md; numpy, Arrow, Polars and the codecs release the GIL) or spawned processes.
+
+    Args:
+        workers: parallel workers; None: all cores, or one for runs under 2 M rows (`worker_count`).
+        worker_type: "thread" or "process" (this process is one of the workers).
+
+    Raises:
+        DatasetGeneratorError: an unknown worker type or a worker count below 1.
+    """
+
+    workers: int | None = None
+    worker_type: str = "thread"
+    name: ClassVar[str] = "local"
+
+    def __post_init__(self) -> None:
+        if self.worker_type not in WORKER_TYPES:
+            raise DatasetGeneratorError(
+                f"unknown worker type {self.worker_type!r}; choose one of {', '.join(WORKER_TYPES)}"
+            )
+        if self.workers is not None and self.workers < 1:
+            raise DatasetGeneratorError(f"workers must be >= 1 (got {self.workers})")
+
+    def worker_count(self, planned_rows: int) -> int:
+        """The workers given, else all cores, or one for a run too small to repay starting workers."""
+        return self.workers or default_workers(planned_rows)
+
+    def run(self, context: WorkerContext, tasks: Sequence[FileTask], on_file: FileDone) -> None:
+        workers = self.worker_count(sum(task.rows for task in tasks))
+        if workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                _run_here(context, task, on_file)
+            return
+        context.runtime.warm_vocabularies()  # before any worker starts: pools are built once, not raced
+        if self.worker_type == "thread":
+            pool: Executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataset-generator")
+            _drive(pool, lambda task: pool.submit(write_task, context, task), tasks, workers, None, on_file)
+            return
+        process_context = replace(context, vocabularies=loaded_pools())
+        # This process is one of the workers: N workers cost N - 1 extra interpreters, not N.
+        # spawn, not fork: Polars, deltalake and DuckDB are not fork-safe once the parent has used them.
+        processes = ProcessPoolExecutor(
+            max_workers=workers - 1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(process_context,),
+        )
+
+        def submit(task: FileTask) -> Future[FileInfo]:
+            with _sigint_ignored():  # a worker started now inherits "ignore Ctrl-C"
+                return processes.submit(_run_in_worker, task)
+
+        _drive(processes, submit, tasks, workers - 1, context, on_file)
 
 
-def write_task(context: WorkerContext, task: FileTask) -> FileInfo:
-    """Generate one file's rows and write them. Pure in (plan, task): any worker gives the same file."""
-    batches = context.runtime.batches(task.table, task.first_row, task.rows, context.chunk_rows)
-    return context.writer.write_file(
-        context.handles[task.table], task.partition, task.file_index, batches, only_file=task.only_file
-    )
+def _run_here(context: WorkerContext, task: FileTask, on_file: FileDone) -> None:
+    try:
+        info = write_task(context, task)
+    except Exception as exc:
+        raise task_failure(task, exc) from exc
+    on_file(task, info)
 
+
+def _drive(
+    pool: Executor,
+    submit: Callable[[FileTask], Future[FileInfo]],
+    tasks: Sequence[FileTask],
+    pool_workers: int,
+    parent_context: WorkerContext | None,
+    on_file: FileDone,
+) -> None:
+    """Keep each pool worker busy with one task running and one queued (no more: memory stays bounded); with a
+    `parent_context`, this thread runs tasks too. Reports every finished file, also while failing."""
+    pending: dict[Future[FileInfo], FileTask] = {}
+    queue = iter(tasks)
+
+    def collect(done: Iterable[Future[FileInfo]]) -> None:
+        for future in done:
+            task = pending.pop(future)
+            try:
+                info = future.result()
+            except Exception as exc:
+                raise task_failure(task, exc) from exc
+            on_file(task, info)
+
+    try:
+        while True:
+            for task in _take(queue, 2 * pool_workers - len(pending)):
+                pending[submit(task)] = task
+            collect([future for future in pending if future.done()])
+            if parent_context is not None:
+                own = next(queue, None)
+                if own is not None:
+                    _run_here(parent_context, own, on_file)
+                    continue
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            collect(done)
+    except BaseException:
+        # Stop at once: cancel what has not started and wait for running tasks (each finishes its file), so no
+        # worker keeps writing after the caller has aborted the tables; report the files they finished.
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future, task in pending.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                on_file(task, future.result())
+        raise
+    pool.shutdown(wait=True)
+
+
+def _take(iterator: Iterator[FileTask], count: int) -> list[FileTask]:
+    return list(itertools.islice(iterator, max(count, 0)))
+
+
+# ------------------------------------------------------------------------------------- process workers
 
 _worker_context: WorkerContext | None = None
 
@@ -79,130 +188,3 @@ def _init_worker(context: WorkerContext) -> None:
 def _run_in_worker(task: FileTask) -> FileInfo:
     assert _worker_context is not None
     return write_task(_worker_context, task)
-
-
-# Below this many rows, parallel workers cost more (pool start-up, or interpreters for processes) than they save.
-PARALLEL_MIN_ROWS = 2_000_000
-WORKER_TYPES: tuple[str, ...] = ("thread", "process")
-
-
-def check_worker_type(worker_type: str) -> None:
-    if worker_type not in WORKER_TYPES:
-        raise DatasetGeneratorError(f"unknown worker type {worker_type!r}; choose one of {', '.join(WORKER_TYPES)}")
-
-
-def default_workers(planned_rows: int | None = None) -> int:
-    """All cores, or one for runs too small to repay starting workers (output is the same either way)."""
-    if planned_rows is not None and planned_rows < PARALLEL_MIN_ROWS:
-        return 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def run_local(
-    context: WorkerContext,
-    tasks: Iterable[FileTask],
-    *,
-    workers: int,
-    on_file: FileDone | None = None,
-    worker_type: str = "thread",
-) -> list[FileInfo]:
-    """Run every task on `workers` threads (the default: measured faster and leaner here, see
-    docs/performance.md: numpy, Arrow, Polars and the codecs release the GIL) or processes.
-
-    On failure, raise GenerationFailed after the pool has stopped. The FileInfos of files already written
-    are attached to the exception (`.written`) so the caller can abort them."""
-    check_worker_type(worker_type)
-    task_list = list(tasks)
-    written: list[FileInfo] = []
-
-    def record(task: FileTask, info: FileInfo) -> None:
-        written.append(info)
-        if on_file:
-            on_file(task, info)
-
-    def run_here(task: FileTask) -> None:
-        try:
-            info = write_task(context, task)
-        except Exception as exc:
-            raise _failure(task, exc, written) from exc
-        record(task, info)
-
-    if workers <= 1 or len(task_list) <= 1:
-        for task in task_list:
-            run_here(task)
-        return written
-
-    context.runtime.warm_vocabularies()  # before any worker starts: pools are built once, not raced
-    pool: Executor
-    if worker_type == "thread":
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataset-generator")
-
-        def submit(task: FileTask) -> Future[FileInfo]:
-            return pool.submit(write_task, context, task)
-
-        pool_workers, parent_works = workers, False
-    else:
-        process_context = replace(context, vocabularies=loaded_pools())
-        # This process is one of the workers: N workers cost N - 1 extra interpreters, not N.
-        # spawn, not fork: Polars, deltalake and DuckDB are not fork-safe once the parent has used them.
-        pool = ProcessPoolExecutor(
-            max_workers=workers - 1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(process_context,),
-        )
-
-        def submit(task: FileTask) -> Future[FileInfo]:
-            with _sigint_ignored():  # a worker started now inherits "ignore Ctrl-C"
-                return pool.submit(_run_in_worker, task)
-
-        pool_workers, parent_works = workers - 1, True
-    pending: dict[Future[FileInfo], FileTask] = {}
-    queue = iter(task_list)
-
-    def collect(done: Iterable[Future[FileInfo]]) -> None:
-        for future in done:
-            task = pending.pop(future)
-            try:
-                info = future.result()
-            except Exception as exc:
-                raise _failure(task, exc, written) from exc
-            record(task, info)
-
-    try:
-        while True:
-            # Keep each worker busy with one task running and one queued; no more, so memory stays bounded.
-            for task in _take(queue, 2 * pool_workers - len(pending)):
-                pending[submit(task)] = task
-            collect([future for future in pending if future.done()])
-            own = next(queue, None) if parent_works else None
-            if own is not None:
-                run_here(own)
-                continue
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            collect(done)
-    except BaseException as exc:
-        # Stop at once: cancel what has not started and wait for running tasks (each finishes its file),
-        # so no worker keeps writing after the caller has aborted the tables.
-        pool.shutdown(wait=True, cancel_futures=True)
-        for future in pending:
-            if future.done() and not future.cancelled() and future.exception() is None:
-                written.append(future.result())
-        exc.written = written  # type: ignore[attr-defined]
-        raise
-    pool.shutdown(wait=True)
-    return written
-
-
-def _take(iterator: Iterator[FileTask], count: int) -> list[FileTask]:
-    return list(itertools.islice(iterator, max(count, 0)))
-
-
-def _failure(task: FileTask, exc: BaseException, written: list[FileInfo]) -> GenerationFailed:
-    where = f"table {task.table!r}" + (f" partition {'/'.join(f'{k}={v}' for k, v in task.partition)}" if task.partition else "")
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    failure = GenerationFailed(f"generation failed in {where}, file {task.file_index}: {type(exc).__name__}: {message}")
-    failure.written = written  # type: ignore[attr-defined]
-    return failure
