@@ -1,0 +1,50 @@
+"""The shape of the package (docs/architecture.md): the layer contract, no import cycles, no package-internal
+import hidden inside a function, no module over 450 lines."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dataset_generator"
+MAX_LINES = 450
+# Modules that may import package modules inside functions: the CLI, for its start-up time.
+LAZY_ALLOWED = {"cli.py"}
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_module_over_450_lines() -> None:
+    long = {str(path.relative_to(PACKAGE)): n for path in modules() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long
+
+
+def _internal_imports_in_functions(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.ImportFrom) and (inner.level > 0 or (inner.module or "").startswith("dataset_generator")):
+                found.append(f"{path.relative_to(PACKAGE)}:{inner.lineno} from {'.' * inner.level}{inner.module or ''}")
+            elif isinstance(inner, ast.Import) and any(alias.name.startswith("dataset_generator") for alias in inner.names):
+                found.append(f"{path.relative_to(PACKAGE)}:{inner.lineno} import {inner.names[0].name}")
+    return found
+
+
+def test_no_package_internal_import_inside_a_function() -> None:
+    found = [hit for path in modules() if path.name not in LAZY_ALLOWED or path.parent != PACKAGE
+             for hit in _internal_imports_in_functions(path)]  # fmt: skip
+    assert not found
+
+
+def test_layer_contract_and_no_cycles() -> None:
+    lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
+    assert lint, "import-linter is a test dependency"
+    completed = subprocess.run([lint, "--no-cache"], capture_output=True, text=True, cwd=PACKAGE.parent, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-3000:]
