@@ -20,7 +20,7 @@ class _OneLineErrors(click.Group):
     """Every error is one line on stderr, a traceback only with DATASET_GENERATOR_DEBUG=1. Exit codes: 2 for bad
     input, 1 for a failure of the environment (storage, a worker, a catalog), 130 for Ctrl-C."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             return super().main(*args, **kwargs)

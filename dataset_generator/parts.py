@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from .contracts import CommitInfo, FileInfo, TableHandle, TableInfo
 from .engine import Engine, WorkerContext
@@ -40,10 +40,10 @@ MANIFEST_VERSION = 1
 class TableEntry(BaseModel):
     """One table of a parts run, as every part's manifest records it (the Arrow schema as base64 IPC)."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True)
 
     name: str
-    arrow_schema: str = Field(alias="schema")
+    arrow_schema: str = Field(validation_alias=AliasChoices("schema", "arrow_schema"), serialization_alias="schema")
     partition_columns: tuple[str, ...]
     time_column: str | None
     dictionary_columns: tuple[str, ...]
@@ -74,7 +74,7 @@ class PartManifest(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    version: Literal[1] = MANIFEST_VERSION
+    version: Literal[1] = 1
     run_id: str
     parts: int
     part: int
