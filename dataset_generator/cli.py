@@ -288,7 +288,13 @@ def generate_command(
         mode=mode,  # type: ignore[arg-type]
     )
     writer = _create_writer(format_name, output, options, target)
-    table_list = [name.strip() for name in tables.split(",") if name.strip()] if tables else None
+    table_list = None
+    if tables is not None:
+        table_list = [name.strip() for name in tables.split(",") if name.strip()]
+        if not table_list:
+            raise click.BadParameter("name at least one table (comma-separated)", param_hint="--tables")
+    if chunk_rows is not None and chunk_rows < 1:
+        raise click.BadParameter(f"must be at least 1 (got {chunk_rows})", param_hint="--chunk-rows")
     given = _parse_params(params)
     if (parts is None) != (part is None):
         raise click.UsageError("--parts and --part go together (e.g. --parts 4 --part 1)")
@@ -309,7 +315,7 @@ def generate_command(
         workers=workers,
         schema_file=schema_file,
         tables=table_list,
-        chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
+        chunk_rows=DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows,
         progress=progress,
         engine=engine,
         dask_address=dask_address,
@@ -370,6 +376,9 @@ def _human_bytes(size: float) -> str:
 
 
 def _print_summary(summary: Any) -> None:
+    skipped = summary.extra.get("skipped")
+    if skipped:
+        click.echo(f"skipped, already committed by an identical run: {', '.join(skipped)}")
     click.echo(f"{'table':<16} {'rows':>14} {'files':>7} {'size':>10}  location")
     for table in summary.tables:
         version = f" (version {table.version})" if table.version is not None else ""

@@ -31,7 +31,9 @@ class TableInfo:
 
     `schema` holds the visible columns; `partition_columns` the Hive partition columns (year/month/day);
     `time_column` the timestamp they derive from, or None when they are inherited from a parent table;
-    `dictionary_columns` low-cardinality columns worth dictionary encoding; `expected_rows` the planned count.
+    `dictionary_columns` low-cardinality columns worth dictionary encoding; `expected_rows` the planned count;
+    `fingerprint` identifies what a run writes into the table (dataset, seed, options): writers record it with
+    the commit, so that re-running the same command can skip a table an earlier run already committed.
     """
 
     name: str
@@ -40,6 +42,7 @@ class TableInfo:
     time_column: str | None = None
     dictionary_columns: tuple[str, ...] = ()
     expected_rows: int = 0
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)

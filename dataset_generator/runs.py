@@ -10,6 +10,9 @@ commit returned it is never aborted, and Ctrl-C during a commit waits for it to 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import json
 import signal
 import threading
 import time
@@ -18,9 +21,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from .contracts import CommitInfo, FileInfo, FileTask, TableHandle
+from .contracts import CommitInfo, FileInfo, FileTask, TableHandle, TableInfo
 from .engine import Engine, WorkerContext
 from .errors import WriterError
+from .faults import fault_point
 from .generation.planner import Plan
 from .writers.base import TableWriter
 
@@ -127,6 +131,9 @@ def run_plan(
 ) -> GenerateSummary:
     """Write every table of `plan` with `engine` and commit each table once.
 
+    Tables that an identical earlier run already committed (see `fingerprinted`) are skipped in mode
+    "error" and named in the summary's `extra["skipped"]`.
+
     Returns:
         The summary of the committed tables.
     Raises:
@@ -135,17 +142,22 @@ def run_plan(
         DatasetGeneratorError: a table could not be opened or committed (tables committed before it are kept).
     """
     started = time.perf_counter() if started is None else started
+    infos = fingerprinted(plan, writer)
+    # Re-running a command after a crash between two tables' commits: the tables already committed by an
+    # identical run are skipped, not refused ("error" mode) and not written twice.
+    skipped = [name for name, info in infos.items() if writer.options.mode == "error" and writer.is_committed(info)]
     handles: dict[str, TableHandle] = {}
     try:
-        for table in plan.tables:
-            handles[table.name] = writer.open_table(table.info)
+        for name, info in infos.items():
+            if name not in skipped:
+                handles[name] = writer.open_table(info)
     except BaseException:
         abort_tables(writer, handles, [])
         raise
     context = WorkerContext(writer=writer, runtime=plan.runtime, handles=handles, chunk_rows=chunk_rows)
     collector = Collector(progress)
     try:
-        engine.run(context, plan.tasks, collector)
+        engine.run(context, [task for task in plan.tasks if task.table in handles], collector)
     except KeyboardInterrupt:
         abort_tables(writer, handles, collector.files)
         raise RunInterrupted() from None
@@ -160,7 +172,21 @@ def run_plan(
         tables=tuple(TableSummary.from_commit(commit) for commit in commits),
         seconds=time.perf_counter() - started,
         workers=engine.worker_count(plan.total_rows),
+        extra={"skipped": skipped} if skipped else {},
     )
+
+
+def fingerprinted(plan: Plan, writer: TableWriter) -> dict[str, TableInfo]:
+    """Each table's TableInfo with its fingerprint: a digest of everything that decides the table's rows and
+    files (the resolved spec, the seed, the table, the writer and its options but the mode)."""
+    options = {key: value for key, value in dataclasses.asdict(writer.options).items() if key != "mode"}
+    common = {"spec": plan.runtime.spec.model_dump(mode="json"), "seed": plan.seed, "writer": writer.name, "options": options}
+    infos = {}
+    for table in plan.tables:
+        identity = json.dumps({**common, "table": table.name}, sort_keys=True, default=str)
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        infos[table.name] = dataclasses.replace(table.info, fingerprint=digest)
+    return infos
 
 
 def commit_tables(writer: TableWriter, handles: dict[str, TableHandle], written: list[FileInfo]) -> list[CommitInfo]:
@@ -180,8 +206,10 @@ def commit_tables(writer: TableWriter, handles: dict[str, TableHandle], written:
     for name in names:
         files = sorted(by_table[name], key=lambda info: info.path)
         try:
+            fault_point("commit.before", name)
             with deferred_interrupts():
                 commits.append(writer.commit(handles[name], files))
+            fault_point("commit.after", name)
         except BaseException as exc:
             # A commit that returned has landed (an interrupt held during it is raised after it): never abort it.
             uncommitted = names[len(commits) :]
