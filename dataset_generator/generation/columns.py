@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..schemas.columns import Column
 from . import derived, keys, numeric, series, structure, temporal, text
 from .convert import Values
+from .rows import Rows
 
-if TYPE_CHECKING:
-    from .runtime import RowSet
-
-Generator = Callable[[Any, "RowSet", int], Values]
+# A generator takes its own column model (each kind a different class, hence Any), the rows and a stream key.
+Generator = Callable[[Any, Rows, int], Values]
 
 GENERATORS: dict[str, Generator] = {
     "sequence": keys.sequence,
@@ -46,5 +46,6 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
-def generate_column(column: Any, rows: RowSet, key: int) -> Values:
+def generate_column(column: Column, rows: Rows, key: int) -> Values:
+    """The values of `column` for `rows`, before nulls are applied."""
     return GENERATORS[column.gen](column, rows, key)

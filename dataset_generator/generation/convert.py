@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-Values = np.ndarray | pa.Array
+# A generator's raw values: a numpy array (numbers, days, microseconds) or an Arrow array (strings, nulls).
+Values: TypeAlias = "np.ndarray | pa.Array"
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "int8": pa.int8(),

@@ -1,32 +1,31 @@
-"""Derived columns: SQL expressions over the row's other columns, evaluated by Polars on whole batches."""
+"""Derived columns: SQL expressions over the row's other columns, evaluated by Polars on whole batches.
+
+The spec layer parsed and checked the expression (schemas/sql.py); Polars evaluates only its canonical
+rendering, never the text as written.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import polars as pl
 
-from ..schemas.models import ExprColumn, expr_columns
-from .convert import Values, to_arrow
+from ..schemas.derived import ExprColumn
+from ..schemas.sql import parse_expression
+from .convert import Values, arrow_type, to_arrow
+from .rows import Rows
 
-if TYPE_CHECKING:
-    from .runtime import RowSet
 
-
-def expr(column: ExprColumn, rows: RowSet, key: int) -> Values:
-    names = expr_columns(column.expr)
+def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
+    expression = parse_expression(column.expr)
     frame = pl.DataFrame(
-        {name: pl.from_arrow(to_arrow(rows.get(name), rows.spec.columns[name].type)) for name in names},
+        {name: pl.from_arrow(to_arrow(rows.get(name), rows.spec.columns[name].type)) for name in expression.columns},
         height=len(rows),
     )
-    result = frame.select(pl.sql_expr(column.expr).alias("value")).to_series()
+    result = frame.select(pl.sql_expr(expression.sql).alias("value")).to_series()
     if len(result) == 1 and len(rows) != 1:  # a constant expression
         result = result.extend_constant(result[0], len(rows) - 1)
     arrow = result.to_arrow()
     if column.type == "string":
         return arrow.cast("string")
-    from .convert import arrow_type
-
     typed = arrow.cast(arrow_type(column.type))
     if typed.null_count:  # SQL NULL stays null: numpy would turn it into NaN
         return typed

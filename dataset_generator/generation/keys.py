@@ -6,29 +6,20 @@ be generated alone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from ..schemas.models import (
-    ChildrenSumColumn,
-    ForeignKeyColumn,
-    LookupColumn,
-    ParentColumn,
-    SequenceColumn,
-)
+from ..schemas.keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from . import random as rnd
 from .convert import Values, to_numpy
+from .rows import Rows
+from .structure import aggregate_children
 
-if TYPE_CHECKING:
-    from .runtime import RowSet
 
-
-def sequence(column: SequenceColumn, rows: RowSet, key: int) -> Values:
+def sequence(column: SequenceColumn, rows: Rows, key: int) -> Values:
     return column.start + rows.index * column.step
 
 
-def foreign_key(column: ForeignKeyColumn, rows: RowSet, key: int) -> Values:
+def foreign_key(column: ForeignKeyColumn, rows: Rows, key: int) -> Values:
     target = rows.runtime.spec.tables[column.table].columns[column.column]
     assert isinstance(target, SequenceColumn)
     referenced_rows = rows.runtime.layouts[column.table].rows
@@ -44,7 +35,7 @@ def foreign_key(column: ForeignKeyColumn, rows: RowSet, key: int) -> Values:
     return target.start + index * target.step
 
 
-def lookup(column: LookupColumn, rows: RowSet, key: int) -> Values:
+def lookup(column: LookupColumn, rows: Rows, key: int) -> Values:
     via = rows.spec.columns[column.via]
     assert isinstance(via, ForeignKeyColumn)
     target = rows.runtime.spec.tables[via.table].columns[via.column]
@@ -53,12 +44,12 @@ def lookup(column: LookupColumn, rows: RowSet, key: int) -> Values:
     return rows.runtime.rows(via.table, referenced).get(column.column)
 
 
-def parent(column: ParentColumn, rows: RowSet, key: int) -> Values:
-    parent_table = rows.spec.parent.table  # type: ignore[union-attr]
+def parent(column: ParentColumn, rows: Rows, key: int) -> Values:
+    assert rows.spec.parent is not None
+    parent_table = rows.spec.parent.table
     return rows.runtime.rows(parent_table, rows.parent_index).get(column.column)
 
 
-def children_sum(column: ChildrenSumColumn, rows: RowSet, key: int) -> Values:
-    from .structure import aggregate_children  # the general aggregate; `children_sum` is its shorthand
-
+def children_sum(column: ChildrenSumColumn, rows: Rows, key: int) -> Values:
+    # The general aggregate; `children_sum` is its shorthand.
     return aggregate_children(rows, column.table, column.column, "sum", column.round)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..schemas.models import ChildCount, DatasetSpec, TimeSpec
+from ..schemas.dataset import ChildCount, DatasetSpec, TimeSpec
 from . import random as rnd
 
 EPOCH = dt.date(1970, 1, 1)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyarrow as pa
 
-from ..schemas.models import (
-    INTEGER_TYPES,
+from ..schemas.base import INTEGER_TYPES, Bounded
+from ..schemas.numeric import (
     BooleanColumn,
     ChoiceColumn,
     GammaColumn,
@@ -17,16 +15,13 @@ from ..schemas.models import (
     PoissonColumn,
     UniformColumn,
     ZipfColumn,
-    _Bounded,
 )
 from . import random as rnd
 from .convert import Values
-
-if TYPE_CHECKING:
-    from .runtime import RowSet
+from .rows import Rows
 
 
-def finish(column: _Bounded, values: np.ndarray) -> np.ndarray:
+def finish(column: Bounded, values: np.ndarray) -> np.ndarray:
     """Clip to [min, max], then round: to integers for integer columns, to `round` digits for floats."""
     if column.min is not None or column.max is not None:
         values = np.clip(values, column.min, column.max)
@@ -37,7 +32,7 @@ def finish(column: _Bounded, values: np.ndarray) -> np.ndarray:
     return values
 
 
-def uniform(column: UniformColumn, rows: RowSet, key: int) -> Values:
+def uniform(column: UniformColumn, rows: Rows, key: int) -> Values:
     u = rnd.uniform(key, rows.index)
     if column.type in INTEGER_TYPES:
         low, high = int(np.ceil(column.low)), int(np.floor(column.high))
@@ -45,27 +40,27 @@ def uniform(column: UniformColumn, rows: RowSet, key: int) -> Values:
     return finish(column, column.low + u * (column.high - column.low))
 
 
-def normal(column: NormalColumn, rows: RowSet, key: int) -> Values:
+def normal(column: NormalColumn, rows: Rows, key: int) -> Values:
     return finish(column, column.mean + column.std * rnd.standard_normal(key, rows.index))
 
 
-def lognormal(column: LogNormalColumn, rows: RowSet, key: int) -> Values:
+def lognormal(column: LogNormalColumn, rows: Rows, key: int) -> Values:
     return finish(column, np.exp(column.mean + column.sigma * rnd.standard_normal(key, rows.index)))
 
 
-def gamma(column: GammaColumn, rows: RowSet, key: int) -> Values:
+def gamma(column: GammaColumn, rows: Rows, key: int) -> Values:
     return finish(column, column.scale * rnd.gamma(key, rows.index, column.shape))
 
 
-def poisson(column: PoissonColumn, rows: RowSet, key: int) -> Values:
+def poisson(column: PoissonColumn, rows: Rows, key: int) -> Values:
     return finish(column, rnd.poisson(key, rows.index, column.lam).astype(np.float64))
 
 
-def zipf(column: ZipfColumn, rows: RowSet, key: int) -> Values:
+def zipf(column: ZipfColumn, rows: Rows, key: int) -> Values:
     return finish(column, (rnd.zipf_rank(key, rows.index, column.n, column.a) + 1).astype(np.float64))
 
 
-def choice(column: ChoiceColumn, rows: RowSet, key: int) -> Values:
+def choice(column: ChoiceColumn, rows: Rows, key: int) -> Values:
     weights = np.asarray(column.weights if column.weights is not None else [1.0] * len(column.values))
     picks = rnd.weighted_index(key, rows.index, weights)
     if column.type == "string":
@@ -74,5 +69,5 @@ def choice(column: ChoiceColumn, rows: RowSet, key: int) -> Values:
     return np.asarray(column.values)[picks]
 
 
-def boolean(column: BooleanColumn, rows: RowSet, key: int) -> Values:
+def boolean(column: BooleanColumn, rows: Rows, key: int) -> Values:
     return rnd.uniform(key, rows.index) < column.p

@@ -12,7 +12,9 @@ import numpy as np
 
 from ..contracts import FileTask, PartitionValues, TableInfo
 from ..options import PartitionSpec, WriterOptions
-from ..schemas.models import BooleanColumn, ChoiceColumn, DatasetSpec, FakerColumn
+from ..schemas.dataset import DatasetSpec
+from ..schemas.numeric import BooleanColumn, ChoiceColumn
+from ..schemas.text import FakerColumn
 from .layout import EPOCH, ChildLayout, Layout, TimeLayout, build_layouts
 from .runtime import DatasetRuntime
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from ..schemas.models import DatasetSpec, FakerColumn
+from ..schemas.dataset import DatasetSpec
+from ..schemas.text import FakerColumn
 from . import random as rnd
-from .convert import Values, to_arrow
+from .columns import generate_column
+from .convert import Values, arrow_type, to_arrow
 from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, child_counts
+from .vocab import DEFAULT_LOCALE, faker_pool
 
 
 class DatasetRuntime:
@@ -21,6 +25,8 @@ class DatasetRuntime:
         self.spec = spec
         self.seed = seed
         self.layouts = layouts
+        # Per-process caches of generators (saved walk levels), of several shapes: hence Any.
+        self.memo: dict[str, Any] = {}
 
     def key(self, table: str, column: str) -> int:
         return rnd.stream_key(self.seed, table, column)
@@ -29,14 +35,10 @@ class DatasetRuntime:
         return RowSet(self, table, index, parent_index)
 
     def faker_locale(self, column: FakerColumn) -> str:
-        from .vocab import DEFAULT_LOCALE
-
         return column.locale or DEFAULT_LOCALE
 
     def warm_vocabularies(self) -> None:
         """Build every Faker pool the spec uses, once, before workers start."""
-        from .vocab import faker_pool
-
         for table in self.spec.tables.values():
             for column in table.columns.values():
                 if isinstance(column, FakerColumn):
@@ -97,8 +99,6 @@ class DatasetRuntime:
 
     # --- output --------------------------------------------------------------------------------------
     def arrow_schema(self, table: str) -> pa.Schema:
-        from .convert import arrow_type
-
         columns = self.spec.tables[table].columns
         return pa.schema(
             [pa.field(name, arrow_type(col.type), nullable=col.null_fraction > 0 or col.nullable) for name, col in columns.items() if not col.hidden]
@@ -127,6 +127,8 @@ class RowSet:
         self.index = index
         self._parent_index = parent_index
         self._values: dict[str, Values] = {}
+        # Per-batch caches of generators (child rows shared by aggregates), of several shapes: hence Any.
+        self.memo: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return len(self.index)
@@ -141,8 +143,6 @@ class RowSet:
         """The column's values without nulls applied: what other columns compute from."""
         values = self._values.get(column)
         if values is None:
-            from .columns import generate_column
-
             values = generate_column(self.spec.columns[column], self, self.runtime.key(self.table, column))
             self._values[column] = values
         return values

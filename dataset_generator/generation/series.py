@@ -9,22 +9,18 @@ sums always start from the same row, so the float additions, and the bytes, neve
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from ..schemas.models import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
+from ..schemas.series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
 from . import random as rnd
 from .convert import Values, to_numpy
+from .rows import Rows
 from .temporal import MICROS_PER_DAY, MICROS_PER_HOUR
-
-if TYPE_CHECKING:
-    from .runtime import RowSet
 
 DAYS_PER_YEAR = 365.2425
 
 
-def _parameter(value: float | str, rows: RowSet) -> np.ndarray | float:
+def _parameter(value: float | str, rows: Rows) -> np.ndarray | float:
     if isinstance(value, str):
         return to_numpy(rows.get(value)).astype(np.float64)
     return float(value)
@@ -40,7 +36,7 @@ WALK_BLOCK_STEPS = 1024
 _WALK_BATCH_VALUES = 1 << 22
 
 
-def _walk_increments(column: RandomWalkColumn, rows: RowSet, key: int, groups: np.ndarray, steps: np.ndarray) -> np.ndarray:
+def _walk_increments(column: RandomWalkColumn, rows: Rows, key: int, groups: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Increments (steps x groups) of the walks `groups` at step numbers `steps`, a pure function of the rows."""
     first_rows = rows.runtime.rows(rows.table, groups)
     drift = _parameter(column.drift, first_rows)
@@ -53,13 +49,13 @@ def _walk_increments(column: RandomWalkColumn, rows: RowSet, key: int, groups: n
     return drift + volatility * shocks
 
 
-def _walk_levels(column: RandomWalkColumn, rows: RowSet, key: int) -> np.ndarray:
+def _walk_levels(column: RandomWalkColumn, rows: Rows, key: int) -> np.ndarray:
     """The level of every walk after each whole block of steps (blocks x walks), computed once per process.
 
     Saved levels are the running sum itself, carried through every step in order, so re-summing from a
     saved level performs exactly the float additions of summing from step 0: same bits, bounded cost.
     """
-    cache: dict[int, np.ndarray] = rows.runtime.__dict__.setdefault("_walk_levels", {})
+    cache: dict[int, np.ndarray] = rows.runtime.memo.setdefault("walk_levels", {})
     if key in cache:
         return cache[key]
     total_rows = rows.runtime.layouts[rows.table].rows
@@ -80,7 +76,7 @@ def _walk_levels(column: RandomWalkColumn, rows: RowSet, key: int) -> np.ndarray
     return saved
 
 
-def random_walk(column: RandomWalkColumn, rows: RowSet, key: int, after_step: bool = False) -> Values:
+def random_walk(column: RandomWalkColumn, rows: Rows, key: int, after_step: bool = False) -> Values:
     index = rows.index
     if len(index) == 0:
         return np.zeros(0)
@@ -107,11 +103,12 @@ def random_walk(column: RandomWalkColumn, rows: RowSet, key: int, after_step: bo
     return _rounded(values, column.round)
 
 
-def brownian_bridge(column: BrownianBridgeColumn, rows: RowSet, key: int, after_step: bool = False) -> Values:
+def brownian_bridge(column: BrownianBridgeColumn, rows: Rows, key: int, after_step: bool = False) -> Values:
     runtime = rows.runtime
     if len(rows) == 0:
         return np.zeros(0)
-    parent_table = rows.spec.parent.table  # type: ignore[union-attr]
+    assert rows.spec.parent is not None
+    parent_table = rows.spec.parent.table
     parents, inverse = np.unique(rows.parent_index, return_inverse=True)
     # Every child of every touched parent: the bridge needs the parent's whole path to pin its end.
     child_index, _, counts = runtime.children(rows.table, parents)
@@ -142,7 +139,7 @@ def brownian_bridge(column: BrownianBridgeColumn, rows: RowSet, key: int, after_
     return _rounded(values, column.round)
 
 
-def walk_next(column: WalkNextColumn, rows: RowSet, key: int) -> Values:
+def walk_next(column: WalkNextColumn, rows: Rows, key: int) -> Values:
     target = rows.spec.columns[column.of]
     target_key = rows.runtime.key(rows.table, column.of)
     if isinstance(target, RandomWalkColumn):
@@ -151,7 +148,7 @@ def walk_next(column: WalkNextColumn, rows: RowSet, key: int) -> Values:
     return brownian_bridge(target, rows, target_key, after_step=True)
 
 
-def cycle(column: CycleColumn, rows: RowSet, key: int) -> Values:
+def cycle(column: CycleColumn, rows: Rows, key: int) -> Values:
     raw = to_numpy(rows.get(column.time)).astype(np.int64)
     if rows.spec.columns[column.time].type == "date":
         raw = raw * MICROS_PER_DAY

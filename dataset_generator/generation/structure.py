@@ -6,36 +6,33 @@ Everything is arithmetic on row indices and the layouts (no state), so any row r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyarrow as pa
 
-from ..schemas.models import (
+from ..schemas.structure import (
     ChildrenAggColumn,
     ChildTimeColumn,
     DayStartColumn,
     PositionColumn,
     RoundRobinColumn,
 )
+from . import random as rnd
 from .convert import Values, to_numpy
 from .layout import TimeLayout
+from .rows import Rows
 from .temporal import MICROS_PER_DAY
-
-if TYPE_CHECKING:
-    from .runtime import RowSet
 
 MICROS_PER_SECOND = 1_000_000
 
 
-def round_robin(column: RoundRobinColumn, rows: RowSet, key: int) -> Values:
+def round_robin(column: RoundRobinColumn, rows: Rows, key: int) -> Values:
     picks = rows.index % len(column.values)
     if column.type == "string":
         return pa.array([str(value) for value in column.values], type=pa.string()).take(pa.array(picks))
     return np.asarray(column.values)[picks]
 
 
-def day_start(column: DayStartColumn, rows: RowSet, key: int) -> Values:
+def day_start(column: DayStartColumn, rows: Rows, key: int) -> Values:
     layout = rows.runtime.layouts[rows.table]
     assert isinstance(layout, TimeLayout)
     day = layout.day_of(rows.index)
@@ -46,20 +43,19 @@ def day_start(column: DayStartColumn, rows: RowSet, key: int) -> Values:
     return day * MICROS_PER_DAY + seconds * MICROS_PER_SECOND + at.microsecond
 
 
-def child_positions(rows: RowSet) -> np.ndarray:
+def child_positions(rows: Rows) -> np.ndarray:
     """0-based position of each row among its parent's children (siblings are contiguous)."""
     return rows.index - rows.runtime.first_child(rows.table, rows.parent_index)
 
 
-def position(column: PositionColumn, rows: RowSet, key: int) -> Values:
+def position(column: PositionColumn, rows: Rows, key: int) -> Values:
     return child_positions(rows) + column.start
 
 
-def child_time(column: ChildTimeColumn, rows: RowSet, key: int) -> Values:
-    from . import random as rnd
-
+def child_time(column: ChildTimeColumn, rows: Rows, key: int) -> Values:
     runtime = rows.runtime
-    parent_table = rows.spec.parent.table  # type: ignore[union-attr]
+    assert rows.spec.parent is not None
+    parent_table = rows.spec.parent.table
     parent_column = runtime.spec.tables[parent_table].columns[column.start]
     start = to_numpy(runtime.rows(parent_table, rows.parent_index).get(column.start)).astype(np.int64)
     if parent_column.type == "date":
@@ -80,11 +76,11 @@ def child_time(column: ChildTimeColumn, rows: RowSet, key: int) -> Values:
     return start + np.minimum(np.floor(share * span).astype(np.int64), span - 1)
 
 
-def children_agg(column: ChildrenAggColumn, rows: RowSet, key: int) -> Values:
+def children_agg(column: ChildrenAggColumn, rows: Rows, key: int) -> Values:
     return aggregate_children(rows, column.table, column.column, column.agg, column.round)
 
 
-def aggregate_children(rows: RowSet, table: str, source: str, agg: str, digits: int | None) -> Values:
+def aggregate_children(rows: Rows, table: str, source: str, agg: str, digits: int | None) -> Values:
     """`agg` of column `source` over the children (in child table `table`) of each of these rows."""
     counts, children = _children_rows(rows, table)
     if agg == "count":
@@ -121,9 +117,9 @@ def aggregate_children(rows: RowSet, table: str, source: str, agg: str, digits: 
     return pa.array(result, type=pa.float64(), mask=missing)
 
 
-def _children_rows(rows: RowSet, table: str) -> tuple[np.ndarray, RowSet]:
+def _children_rows(rows: Rows, table: str) -> tuple[np.ndarray, Rows]:
     """Child rows of these rows, shared by all aggregates of one batch so child columns compute once."""
-    cache: dict[str, tuple[np.ndarray, RowSet]] = rows.__dict__.setdefault("_children_rows", {})
+    cache: dict[str, tuple[np.ndarray, Rows]] = rows.memo.setdefault("children_rows", {})
     if table not in cache:
         child_index, parent_index, counts = rows.runtime.children(table, rows.index)
         cache[table] = (counts, rows.runtime.rows(table, child_index, parent_index))

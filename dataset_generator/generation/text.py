@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schemas.models import FakerColumn, TemplateColumn, UuidColumn, template_fields
+from ..schemas.text import FakerColumn, TemplateColumn, UuidColumn, template_fields, template_literals
 from . import random as rnd
 from .convert import Values, to_strings
+from .rows import Rows
 from .vocab import faker_pool
-
-if TYPE_CHECKING:
-    from .runtime import RowSet
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 # _HEX_PAIRS[b] holds the two ASCII hex digits of byte b, in memory order.
@@ -30,7 +26,7 @@ _DASHED_GROUPS = np.dtype(
 _DASH_POSITIONS = (8, 13, 18, 23)
 
 
-def uuid(column: UuidColumn, rows: RowSet, key: int) -> Values:
+def uuid(column: UuidColumn, rows: Rows, key: int) -> Values:
     """RFC 4122 version-4 uuids, built as one fixed-width byte buffer and wrapped as Arrow strings."""
     count = len(rows)
     words = np.empty((count, 2), dtype=">u8")  # big-endian: bytes come out in uuid order
@@ -44,22 +40,22 @@ def uuid(column: UuidColumn, rows: RowSet, key: int) -> Values:
     text = np.empty(count, dtype=_DASHED_GROUPS)
     text_bytes = text.view(np.uint8).reshape(count, 36)
     text_bytes[:, list(_DASH_POSITIONS)] = ord("-")
-    for name in _DIGIT_GROUPS.names:
+    for name in ("g0", "g1", "g2", "g3", "g4"):
         text[name] = digits[name]
     offsets = np.arange(0, 36 * (count + 1), 36, dtype=np.int32)
     return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(text_bytes.reshape(-1)))
 
 
-def faker(column: FakerColumn, rows: RowSet, key: int) -> Values:
+def faker(column: FakerColumn, rows: Rows, key: int) -> Values:
     pool = faker_pool(column.provider, rows.runtime.faker_locale(column), column.pool_size)
     picks = np.floor(rnd.uniform(key, rows.index) * len(pool)).astype(np.int32)
     # Kept dictionary-encoded: templates transform the pool, not every row (see _transform).
     return pa.DictionaryArray.from_arrays(pa.array(picks), pool)
 
 
-def template(column: TemplateColumn, rows: RowSet, key: int) -> Values:
+def template(column: TemplateColumn, rows: Rows, key: int) -> Values:
     fields = template_fields(column.template)
-    literals = _split_literals(column.template)
+    literals = template_literals(column.template)
     parts: list[pa.Array | str] = []
     for position, literal in enumerate(literals):
         if literal:
@@ -76,12 +72,6 @@ def template(column: TemplateColumn, rows: RowSet, key: int) -> Values:
         for part in parts
     ]
     return pc.binary_join_element_wise(*columns, "")
-
-
-def _split_literals(template: str) -> list[str]:
-    import re
-
-    return re.split(r"\{[A-Za-z_][A-Za-z0-9_]*(?::0?\d+d)?\}", template)
 
 
 def _transform(text: pa.Array, transform: str) -> pa.Array:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import DatasetSpec
+from .dataset import DatasetSpec
 
 # Any non-string field may also hold a `${parameter}` placeholder, resolved when the spec is loaded.
 _PLACEHOLDER_SCHEMA = {"type": "string", "pattern": r"^\$\{[^{}]+\}$"}

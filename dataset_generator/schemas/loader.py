@@ -14,7 +14,9 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import ParameterError, SpecError
-from .models import DatasetSpec, ParameterSpec
+from .dataset import DatasetSpec, ParameterSpec
+from .expressions import ExpressionError, evaluate
+from .lines import with_line
 from .validate import check_references
 
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")  # a parameter name or a small expression (see expressions.py)
@@ -71,8 +73,6 @@ def load_schema(
         return resolve_spec(raw, source, scale=scale, params=params or {})
     except SpecError as exc:
         # Name the file's line too: `my.yaml:12: table 'orders', column 'qty', ...`.
-        from .lines import with_line
-
         if schema_file is not None:
             text = Path(schema_file).read_text(encoding="utf-8")
         else:
@@ -174,8 +174,6 @@ def _placeholder_value(text: str, values: Mapping[str, Any], source: str) -> Any
         if name not in values:
             raise SpecError(f"{source}: ${{{name}}} refers to an undeclared parameter (declare it under parameters:)")
         return values[name]
-    from .expressions import ExpressionError, evaluate
-
     try:
         return evaluate(name, values)
     except ExpressionError as exc:

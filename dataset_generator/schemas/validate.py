@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from ..errors import SpecError
-from .models import DatasetSpec, EventTimeColumn, expr_columns, template_fields
+from .dataset import DatasetSpec
+from .derived import expr_columns
+from .temporal import EventTimeColumn
+from .text import template_fields
 
 __all__ = ["check_references", "column_dependencies", "expr_columns", "template_fields"]
 

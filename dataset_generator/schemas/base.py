@@ -1,0 +1,121 @@
+"""What every spec model shares: the column types, the model base, the column base and the read-only view of
+a dataset that cross-reference checks use (so column families need not import the dataset model)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ColumnType = Literal[
+    "int8", "int16", "int32", "int64", "float32", "float64", "bool", "string", "date", "timestamp"
+]
+INTEGER_TYPES = ("int8", "int16", "int32", "int64")
+FLOAT_TYPES = ("float32", "float64")
+NUMERIC_TYPES = INTEGER_TYPES + FLOAT_TYPES
+# Inclusive value range of each integer column type.
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "int8": (-(1 << 7), (1 << 7) - 1),
+    "int16": (-(1 << 15), (1 << 15) - 1),
+    "int32": (-(1 << 31), (1 << 31) - 1),
+    "int64": (-(1 << 63), (1 << 63) - 1),
+}
+
+# Names of tables, columns, parameters and partitions: they become paths and SQL identifiers.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_IDENTIFIER_LENGTH = 64
+
+
+def identifier_problem(name: object) -> str | None:
+    """Why `name` cannot name a table, column, parameter or partition, or None when it can."""
+    if not isinstance(name, str):
+        return f"name {name!r} must be a string"
+    if len(name) > MAX_IDENTIFIER_LENGTH:
+        return f"name {name[:20]!r}... is {len(name)} characters long; at most {MAX_IDENTIFIER_LENGTH}"
+    if not IDENTIFIER.fullmatch(name):
+        return f"name {name!r} must be letters, digits and '_', not starting with a digit"
+    return None
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: unknown fields are refused, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParentView(Protocol):
+    @property
+    def table(self) -> str: ...
+
+
+class TableView(Protocol):
+    """What a column's cross-reference checks read of a table."""
+
+    @property
+    def columns(self) -> Mapping[str, ColumnBase]: ...
+
+    @property
+    def parent(self) -> ParentView | None: ...
+
+
+class SpecView(Protocol):
+    """What a column's cross-reference checks read of the dataset: its tables by name."""
+
+    @property
+    def tables(self) -> Mapping[str, TableView]: ...
+
+
+class ColumnBase(SpecModel):
+    type: ColumnType
+    null_fraction: float = Field(0.0, ge=0.0, le=1.0)
+    hidden: bool = False  # computed for other columns (templates, expressions) but not written
+    nullable: bool = False  # may hold nulls besides null_fraction's (an expr's NULL, children_agg of no children)
+    description: str = ""
+
+    # Each kind that reads other columns or tables says so here; schemas/validate.py only calls these.
+    def dependencies(self, spec: SpecView, table: str) -> list[tuple[str, str]]:
+        """The (table, column) values this column is computed from (for cycle detection)."""
+        return []
+
+    def reference_error(self, spec: SpecView, table: str) -> str | None:
+        """What is wrong with the tables or columns this column refers to, or None."""
+        return None
+
+
+class Bounded(ColumnBase):
+    """A numeric draw clipped to [min, max] and rounded to `round` digits."""
+
+    min: float | None = None
+    max: float | None = None
+    round: int | None = Field(None, ge=0, le=12)
+
+
+def check_finite(**values: float | None) -> None:
+    """Refuse NaN and infinities (YAML's .nan/.inf) in numeric parameters."""
+    for name, value in values.items():
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number (got {value})")
+
+
+def check_weights(weights: list[float] | None, name: str, expected: int | None = None) -> None:
+    """Weights are finite, non-negative, not all zero, and `expected` many when given."""
+    if weights is None:
+        return
+    if expected is not None and len(weights) != expected:
+        raise ValueError(f"{name} needs {expected} entries (got {len(weights)})")
+    if any(not math.isfinite(weight) for weight in weights):
+        raise ValueError(f"{name} must be finite numbers (got {weights})")
+    if any(weight < 0 for weight in weights) or sum(weights) <= 0:
+        raise ValueError(f"{name} must be non-negative and not all zero")
+
+
+def column_of(spec: SpecView, table: str, column: str) -> ColumnBase | None:
+    return spec.tables[table].columns.get(column)
+
+
+def parent_table(spec: SpecView, table: str) -> str | None:
+    parent = spec.tables[table].parent
+    return None if parent is None else parent.table

@@ -1,0 +1,161 @@
+"""Spec models of a dataset, its tables (plain, time-driven or children of a parent) and its parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from .base import SpecModel, check_finite, check_weights, identifier_problem
+from .columns import Column
+from .temporal import EventTimeColumn
+
+PARTITION_COLUMNS = ("year", "month", "day")
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    return value
+
+
+# Counts and sizes: `rows: true` is refused rather than read as 1.
+Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
+Amount = Annotated[float, BeforeValidator(_not_bool)]
+
+
+class TimeSpec(SpecModel):
+    """Rows spread over days: `per_day` rows each day (shaped by weekday weights and noise), or `rows` in total."""
+
+    column: str
+    start: dt.date
+    end: dt.date  # inclusive
+    per_day: Amount | None = Field(None, ge=0)
+    rows: Count | None = None
+    weekday_weights: list[float] | None = None
+    daily_noise: float = Field(0.0, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> TimeSpec:
+        check_finite(per_day=self.per_day)
+        if (self.per_day is None) == (self.rows is None):
+            raise ValueError("give exactly one of per_day or rows")
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        check_weights(self.weekday_weights, "weekday_weights", 7)
+        return self
+
+
+class ChildCount(SpecModel):
+    distribution: Literal["poisson", "uniform", "fixed"] = "poisson"
+    lam: Amount | None = Field(None, gt=0)
+    low: Count | None = None
+    high: Count | None = None
+    value: Count | None = None
+    min: Count = 0
+    max: Count = 1_000
+
+    @model_validator(mode="after")
+    def _check(self) -> ChildCount:
+        check_finite(lam=self.lam)
+        needed = {"poisson": ("lam",), "uniform": ("low", "high"), "fixed": ("value",)}[self.distribution]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"distribution {self.distribution} needs {', '.join(missing)}")
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+    def expected(self) -> float:
+        """Mean children per parent, after clipping to [min, max] (an estimate for uniform and poisson)."""
+        if self.distribution == "fixed":
+            mean = float(self.value or 0)
+        elif self.distribution == "uniform":
+            mean = ((self.low or 0) + (self.high or 0)) / 2
+        else:
+            mean = float(self.lam or 0)
+        return min(max(mean, self.min), self.max)
+
+
+class ParentSpec(SpecModel):
+    table: str
+    count: ChildCount
+
+
+def _check_names(kind: str, names: Any) -> Any:
+    if isinstance(names, dict):
+        for name in names:
+            problem = identifier_problem(name)
+            if problem:
+                raise ValueError(f"{kind} {str(name)[:80]!r}: {problem}")
+    return names
+
+
+class TableSpec(SpecModel):
+    description: str = ""
+    rows: Count | None = None
+    time: TimeSpec | None = None
+    parent: ParentSpec | None = None
+    partition_by: list[Literal["year", "month", "day"]] = Field(default_factory=list)
+    columns: dict[str, Column] = Field(min_length=1)
+    checks: list[str] = Field(default_factory=list)  # SQL predicates over the table, evaluated by `validate`
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _check_column_names(cls, value: Any) -> Any:
+        return _check_names("column", value)
+
+    @model_validator(mode="after")
+    def _check(self) -> TableSpec:
+        given = [name for name in ("rows", "time", "parent") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of rows, time or parent (got {', '.join(given) or 'none'})")
+        if self.partition_by and self.rows is not None:
+            raise ValueError("partition_by needs a time-driven table (time:) or a child of one (parent:)")
+        if self.partition_by != ["year", "month", "day"][: len(self.partition_by)]:
+            raise ValueError("partition_by must be a prefix of [year, month, day]")
+        if self.time is not None:
+            column = self.columns.get(self.time.column)
+            if column is None:
+                raise ValueError(f"time.column {self.time.column!r} is not a column of this table")
+            if not isinstance(column, EventTimeColumn):
+                raise ValueError(f"time.column {self.time.column!r} must use gen: event_time")
+        return self
+
+    @property
+    def visible_columns(self) -> list[str]:
+        return [name for name, column in self.columns.items() if not column.hidden]
+
+
+class ParameterSpec(SpecModel):
+    type: Literal["int", "float", "str", "date", "bool"]
+    default: Any
+    scale: bool = False  # multiplied by --scale (sizes)
+    min: float | None = None
+    description: str = ""
+
+
+class DatasetSpec(SpecModel):
+    name: str
+    description: str = ""
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    tables: dict[str, TableSpec] = Field(min_length=1)
+    checks: list[str] = Field(default_factory=list)  # SQL predicates across tables, evaluated by `validate`
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not value.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("name may hold letters, digits, '-' and '_' only")
+        return value
+
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _check_table_names(cls, value: Any) -> Any:
+        return _check_names("table", value)
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _check_parameter_names(cls, value: Any) -> Any:
+        return _check_names("parameter", value)
