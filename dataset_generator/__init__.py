@@ -35,6 +35,8 @@ _EXPORTS: dict[str, str] = {
     "commit_parts": "api",
     "generate": "api",
     "plan_dataset": "api",
+    "validate": "api",
+    "ValidationReport": "validation",
     "DatasetSpec": "schemas.models",
     "list_datasets": "schemas.loader",
     "load_schema": "schemas.loader",
@@ -75,6 +77,8 @@ __all__ = [
     "load_schema",
     "plan_dataset",
     "register_writer",
+    "validate",
+    "ValidationReport",
 ]
 
 
@@ -92,7 +96,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .api import commit_parts, generate, plan_dataset
+    from .api import commit_parts, generate, plan_dataset, validate
     from .contracts import CommitInfo, FileInfo, TableHandle, TableInfo
     from .engine import DaskEngine, Engine, LocalEngine
     from .errors import (
@@ -108,5 +112,6 @@ if TYPE_CHECKING:
     from .schemas.loader import list_datasets, load_schema
     from .schemas.models import DatasetSpec
     from .storage.config import S3Config
+    from .validation import ValidationReport
     from .writers.base import TableWriter
     from .writers.registry import available_writers, create_writer, register_writer

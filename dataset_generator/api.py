@@ -20,6 +20,7 @@ from .parts import generate_part
 from .runs import GenerateSummary, ProgressCallback, RunInterrupted, TableSummary, run_plan
 from .schemas.loader import load_schema
 from .schemas.models import DatasetSpec
+from .validation import ValidationReport, validate
 from .writers.base import TableWriter
 
 
@@ -158,4 +159,6 @@ __all__ = [
     "generate",
     "plan_dataset",
     "resolve_dataset",
+    "validate",
+    "ValidationReport",
 ]

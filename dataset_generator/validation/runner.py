@@ -1,0 +1,212 @@
+"""`validate(dataset, writer)`: read a written dataset back with DuckDB and check it against its plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import ParameterError
+from ..generation.planner import make_plan
+from ..schemas.loader import load_schema
+from ..schemas.models import DatasetSpec
+from ..storage import S3Config, is_s3_uri, open_storage
+from ..writers.base import TableWriter
+from . import checks, sources
+from .duck import connect, ident, literal
+from .expected import ExpectedDataset, ExpectedTable, expected_dataset
+from .report import ValidationReport
+
+FORMATS = ("parquet", "csv", "jsonl", "delta", "iceberg", "ducklake")
+_TEXT_CODECS = {"gzip": ".gz", "zstd": ".zst"}
+_EXTENSIONS = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}
+
+
+def validate(
+    dataset: str | Path | DatasetSpec | None,
+    writer: TableWriter,
+    *,
+    scale: float = 1.0,
+    seed: int = 42,
+    params: Mapping[str, Any] | None = None,
+    schema_file: str | Path | None = None,
+    tables: list[str] | None = None,
+) -> ValidationReport:
+    """Check what `writer`'s output holds against the plan of `dataset`, reading it with DuckDB.
+
+    The plan needs what the generating run was given: the same dataset, scale, params, seed and the writer's
+    options (file_rows_target, partition, compression). Checks (see docs/validate.md): every table committed,
+    rows per table and partition, no missing, stray, staged or unknown file, file row counts, codecs, unique
+    keys, resolving foreign keys, and the spec's `checks:`.
+
+    Args:
+        dataset: a built-in name, a YAML path or a `load_schema(...)` result (None with `schema_file`).
+        writer: from `create_writer(...)` with the generating run's format, output, S3 and catalog settings.
+        scale, seed, params, schema_file, tables: as given to `generate`.
+    Returns:
+        A ValidationReport: its `checks` (name, ok, detail) and `ok` when none failed.
+    Raises:
+        SpecError, ParameterError: an invalid spec, parameter, seed or table name, or an unknown format.
+        ValidationSetupError: DuckDB or an extension the format needs is not installed.
+        StorageError: the output cannot be listed.
+    """
+    fmt = writer.name
+    if fmt not in FORMATS:
+        raise ParameterError(f"validate reads {', '.join(FORMATS)}; format {fmt!r} writes nothing to read back")
+    if seed < 0:
+        raise ParameterError(f"seed must be >= 0 (got {seed})")
+    spec = dataset if isinstance(dataset, DatasetSpec) else load_schema(dataset or "", schema_file=schema_file, scale=scale, params=params)
+    if tables is not None:
+        unknown = [name for name in tables if name not in spec.tables]
+        if unknown or not tables:
+            raise ParameterError(f"unknown table {unknown[0]!r}; {spec.name} has {', '.join(spec.tables)}" if unknown else "the table list is empty")
+    expected = expected_dataset(make_plan(spec, seed=seed, options=writer.options, tables=tables), writer.options)
+    report = ValidationReport(dataset=spec.name, format=fmt, location=writer.output_uri)
+    target = writer.target
+    metadata = _ducklake_metadata(writer) if fmt == "ducklake" else None
+    on_s3 = sources.needs_s3(writer.output_uri, getattr(target, "data_path", None))
+    s3 = (writer.s3 or S3Config()) if on_s3 else None
+    con = connect(_extensions(fmt, metadata, on_s3), s3)
+    try:
+        found = _sources(con, writer, expected, fmt, s3, metadata)
+        errors = {table.name: checks.create_views(con, table, found[table.name], _empty_columns(table.schema)) for table in expected.tables}
+        validated = {table.name for table in expected.tables}
+        for table in expected.tables:
+            _check_table(report, con, table, found[table.name], expected, errors[table.name], validated)
+        if fmt in _EXTENSIONS:
+            _check_output_staging(report, writer, s3)
+        for query in expected.checks:
+            if set(_tables_named(query, spec)) <= validated:
+                checks.check_query(report, con, query)
+            else:
+                report.skip(f"check: {' '.join(query.split())}", "refers to a table not validated here")
+    finally:
+        con.close()
+    return report
+
+
+def _check_table(
+    report: ValidationReport,
+    con: Any,
+    table: ExpectedTable,
+    source: sources.TableSource,
+    expected: ExpectedDataset,
+    error: str | None,
+    validated: set[str],
+) -> None:
+    report.add(f"{table.name}.committed", source.committed, source.commit_detail)
+    if source.error:
+        report.add(f"{table.name}.commit", False, source.error)
+    checks.check_files(report, table, source)
+    checks.check_rows(report, con, table, error)
+    if error is not None:
+        return
+    present = [path for path in source.files if path in set(source.found)]
+    checks.check_partitions(report, con, table, source)
+    checks.check_file_rows(report, con, table, source, expected.options, present)
+    checks.check_codec(report, con, table, source, expected.options, present)
+    checks.check_keys(report, con, table)
+    checks.check_references(report, con, table, validated)
+    for predicate in table.checks:
+        checks.check_predicate(report, con, table.name, predicate)
+
+
+def _sources(
+    con: Any, writer: TableWriter, expected: ExpectedDataset, fmt: str, s3: S3Config | None, metadata: str | None
+) -> dict[str, sources.TableSource]:
+    storage = writer.storage
+    found: dict[str, sources.TableSource] = {}
+    if fmt in _EXTENSIONS:
+        codec = _TEXT_CODECS.get(expected.options.compression, "") if fmt != "parquet" else ""
+        suffix = _EXTENSIONS[fmt] + codec
+        for table in expected.tables:
+            columns = _columns_struct(table.schema)
+            found[table.name] = sources.file_table(con, storage.join(table.name), table.name, suffix, fmt, s3, columns)
+    elif fmt == "delta":
+        for table in expected.tables:
+            found[table.name] = sources.delta_table(con, storage.join(table.name), table.name, s3)
+    elif fmt == "iceberg":
+        namespace = getattr(writer.target, "namespace", None) or "default"
+        for table in expected.tables:
+            location, metadata_location = _iceberg_location(writer, namespace, table.name)
+            found[table.name] = sources.iceberg_table(con, metadata_location, location or storage.join(table.name), table.name, s3)
+    else:
+        assert metadata is not None
+        data_path = sources.attach_ducklake(con, metadata) or (getattr(writer.target, "data_path", None) or storage.join("data"))
+        schema = getattr(writer.target, "schema", None) or "main"
+        for table in expected.tables:
+            found[table.name] = sources.ducklake_table(con, data_path, schema, table.name, s3)
+    return found
+
+
+def _iceberg_location(writer: TableWriter, namespace: str, table: str) -> tuple[str | None, str | None]:
+    """(table location, metadata location) as the catalog gives them; (None, None) when it has no such table."""
+    catalog: Any = getattr(writer, "catalog")  # noqa: B009 - the Iceberg writer's catalog, built from its target
+    try:
+        loaded = catalog.load_table((namespace, table))
+    except Exception:  # pyiceberg's NoSuchTableError, NoSuchNamespaceError, or an empty SQL catalog
+        return None, None
+    return sources.normalize(loaded.location()), loaded.metadata_location
+
+
+def _ducklake_metadata(writer: TableWriter) -> str:
+    given = getattr(writer.target, "metadata_uri", None)
+    if given:
+        return str(given).removeprefix("ducklake:")
+    return writer.storage.join("catalog.ducklake")
+
+
+def _extensions(fmt: str, metadata: str | None, on_s3: bool) -> list[str]:
+    extensions = {"delta": ["delta"], "iceberg": ["iceberg"], "ducklake": ["ducklake"]}.get(fmt, [])
+    if metadata is not None and metadata.startswith("sqlite:"):
+        extensions.append("sqlite_scanner")
+    if metadata is not None and metadata.startswith("postgres:"):
+        extensions.append("postgres_scanner")
+    if on_s3:
+        extensions.append("httpfs")
+    return extensions
+
+
+def _check_output_staging(report: ValidationReport, writer: TableWriter, s3: S3Config | None) -> None:
+    # Runs stage beside the tables too (a parts run's manifests, a root staging directory).
+    root = writer.storage.join("")
+    leftovers = []
+    for name in sources.STAGING_NAMES:
+        location = sources.join(root, name)
+        if is_s3_uri(location) or Path(location).exists():
+            leftovers += open_storage(location, s3).list_files(location)
+    detail = f"{len(leftovers)} staged files left at the output root (e.g. {leftovers[0]})" if leftovers else "nothing staged at the output root"
+    report.add("output.staging", not leftovers, detail)
+
+
+def _tables_named(query: str, spec: DatasetSpec) -> list[str]:
+    words = {word.strip('"').lower() for word in query.replace(",", " ").replace("(", " ").replace(")", " ").split()}
+    return [name for name in spec.tables if name.lower() in words]
+
+
+_DUCKDB_TYPES: list[tuple[Any, str]] = [
+    (pa.types.is_int8, "TINYINT"),
+    (pa.types.is_int16, "SMALLINT"),
+    (pa.types.is_int32, "INTEGER"),
+    (pa.types.is_int64, "BIGINT"),
+    (pa.types.is_float32, "FLOAT"),
+    (pa.types.is_float64, "DOUBLE"),
+    (pa.types.is_boolean, "BOOLEAN"),
+    (pa.types.is_date, "DATE"),
+    (pa.types.is_timestamp, "TIMESTAMP"),
+]
+
+
+def _duckdb_type(arrow_type: pa.DataType) -> str:
+    return next((name for test, name in _DUCKDB_TYPES if test(arrow_type)), "VARCHAR")
+
+
+def _columns_struct(schema: pa.Schema) -> str:
+    """The `columns = {...}` argument of DuckDB's CSV/JSON readers: the planned types, not guessed ones."""
+    return "{" + ", ".join(f"{literal(field.name)}: {literal(_duckdb_type(field.type))}" for field in schema) + "}"
+
+
+def _empty_columns(schema: pa.Schema) -> str:
+    return ", ".join(f"NULL::{_duckdb_type(field.type)} AS {ident(field.name)}" for field in schema)
