@@ -252,30 +252,37 @@ def check_references(report: ValidationReport, con: Any, expected: ExpectedTable
         report.add(name, not dangling, detail)
 
 
-def check_predicate(report: ValidationReport, con: Any, table: str, predicate: str) -> None:
-    """A table's `checks:` entry: a boolean SQL expression that must hold (be true) for every row."""
-    name = f"{table}.check: {' '.join(predicate.split())}"
+def short(sql: str, width: int = 70) -> str:
+    """A check's SQL on one line, cut to `width` characters."""
+    text = " ".join(sql.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def check_predicate(report: ValidationReport, con: Any, table: str, number: int, predicate: str) -> None:
+    """A table's `checks:` entry (`number` from 1): a boolean SQL expression that must hold for every row."""
+    name = f"{table}.check[{number}]"
     try:
         failing, example = con.execute(
-            f"SELECT count(*), any_value(row_to_json(t)::VARCHAR) FROM {ident(table)} AS t "
+            f"SELECT count(*), any_value(to_json({ident(table)})::VARCHAR) FROM {ident(table)} "
             f"WHERE NOT coalesce(({predicate})::BOOLEAN, false)"
         ).fetchone()
     except Exception as exc:  # a predicate DuckDB rejects: the spec's fault, reported as a failed check
-        report.add(name, False, f"cannot evaluate: {first_line(exc)}")
+        report.add(name, False, f"{short(predicate)}: cannot evaluate: {first_line(exc)}")
         return
-    detail = f"{failing:,} rows violate it, e.g. {example[:200]}" if failing else "holds for every row"
+    detail = f"{short(predicate)}: " + (f"{failing:,} rows violate it, e.g. {example[:200]}" if failing else "holds for every row")
     report.add(name, not failing, detail)
 
 
-def check_query(report: ValidationReport, con: Any, query: str) -> None:
-    """A dataset's `checks:` entry: a SQL query returning the violating rows; it holds when it returns none."""
-    name = f"check: {' '.join(query.split())}"
+def check_query(report: ValidationReport, con: Any, number: int, query: str) -> None:
+    """A dataset's `checks:` entry (`number` from 1): a SQL query returning the violating rows; it holds
+    when it returns none."""
+    name = f"check[{number}]"
     try:
         failing, example = con.execute(
             f"SELECT count(*), any_value(row_to_json(v)::VARCHAR) FROM ({query}) AS v"
         ).fetchone()
     except Exception as exc:  # a query DuckDB rejects
-        report.add(name, False, f"cannot evaluate: {first_line(exc)}")
+        report.add(name, False, f"{short(query)}: cannot evaluate: {first_line(exc)}")
         return
-    detail = f"{failing:,} violating rows, e.g. {example[:200]}" if failing else "no violating row"
+    detail = f"{short(query)}: " + (f"{failing:,} violating rows, e.g. {example[:200]}" if failing else "no violating row")
     report.add(name, not failing, detail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -74,14 +75,14 @@ def validate(
         errors = {table.name: checks.create_views(con, table, found[table.name], _empty_columns(table.schema)) for table in expected.tables}
         validated = {table.name for table in expected.tables}
         for table in expected.tables:
-            _check_table(report, con, table, found[table.name], expected, errors[table.name], validated)
+            _check_table(report, con, table, found[table.name], expected, errors[table.name], validated, list(spec.tables))
         if fmt in _EXTENSIONS:
             _check_output_staging(report, writer, s3)
-        for query in expected.checks:
-            if set(_tables_named(query, spec)) <= validated:
-                checks.check_query(report, con, query)
+        for number, query in enumerate(expected.checks, start=1):
+            if set(_tables_named(query, list(spec.tables))) <= validated:
+                checks.check_query(report, con, number, query)
             else:
-                report.skip(f"check: {' '.join(query.split())}", "refers to a table not validated here")
+                report.skip(f"check[{number}]", f"{checks.short(query)}: refers to a table not validated here")
     finally:
         con.close()
     return report
@@ -95,6 +96,7 @@ def _check_table(
     expected: ExpectedDataset,
     error: str | None,
     validated: set[str],
+    spec_tables: list[str],
 ) -> None:
     report.add(f"{table.name}.committed", source.committed, source.commit_detail)
     if source.error:
@@ -109,8 +111,11 @@ def _check_table(
     checks.check_codec(report, con, table, source, expected.options, present)
     checks.check_keys(report, con, table)
     checks.check_references(report, con, table, validated)
-    for predicate in table.checks:
-        checks.check_predicate(report, con, table.name, predicate)
+    for number, predicate in enumerate(table.checks, start=1):
+        if set(_tables_named(predicate, spec_tables)) <= validated:
+            checks.check_predicate(report, con, table.name, number, predicate)
+        else:
+            report.skip(f"{table.name}.check[{number}]", f"{checks.short(predicate)}: refers to a table not validated here")
 
 
 def _sources(
@@ -181,9 +186,10 @@ def _check_output_staging(report: ValidationReport, writer: TableWriter, s3: S3C
     report.add("output.staging", not leftovers, detail)
 
 
-def _tables_named(query: str, spec: DatasetSpec) -> list[str]:
-    words = {word.strip('"').lower() for word in query.replace(",", " ").replace("(", " ").replace(")", " ").split()}
-    return [name for name in spec.tables if name.lower() in words]
+def _tables_named(query: str, tables: list[str]) -> list[str]:
+    """The dataset's tables a SQL text names (as words: `FROM orders o`, `"orders"`)."""
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query.lower()))
+    return [name for name in tables if name.lower() in words]
 
 
 _DUCKDB_TYPES: list[tuple[Any, str]] = [
