@@ -43,3 +43,8 @@ class GenerationFailed(DatasetGeneratorError):
     """A worker failed while generating or writing; nothing was committed."""
 
     exit_code: ClassVar[int] = 1
+
+
+class SizeLimitError(ParameterError):
+    """A run is too large to be what was meant (its estimate passes the sane bound on bytes or files); pass
+    `force=True` to run it anyway."""

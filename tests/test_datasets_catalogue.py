@@ -170,13 +170,13 @@ def test_sensors_readings(sensors: Path) -> None:
     )[0]
     assert orphans == 0
     summary = _one(
-        f"SELECT count(*) FROM {_scan(sensors, 'device_days')} s JOIN (SELECT device_id, CAST(timestamp AS DATE) AS day,"
-        f" count(*) AS n, sum(CAST(is_missing AS INT)) AS m, max(value) AS hi FROM {readings} GROUP BY ALL) r USING (device_id, day)"
+        f"SELECT count(*) FROM {_scan(sensors, 'device_days')} s JOIN (SELECT device_id, CAST(timestamp AS DATE) AS date,"
+        f" count(*) AS n, sum(CAST(is_missing AS INT)) AS m, max(value) AS hi FROM {readings} GROUP BY ALL) r USING (device_id, date)"
         f" WHERE s.readings <> r.n OR s.missing <> r.m OR s.value_max <> r.hi"
     )[0]
     assert summary == 0
     drift_joins = _one(
-        f"SELECT count(*) FROM (SELECT drift_start, lag(drift_end) OVER (PARTITION BY device_id ORDER BY day) AS prev"
+        f"SELECT count(*) FROM (SELECT drift_start, lag(drift_end) OVER (PARTITION BY device_id ORDER BY date) AS prev"
         f" FROM {_scan(sensors, 'device_days')}) WHERE prev IS NOT NULL AND prev <> drift_start"
     )[0]
     assert drift_joins == 0

@@ -79,7 +79,7 @@ def test_foreign_key_to_missing_table_and_cycles(tmp_path: Path) -> None:
 
 
 def test_bad_yaml_and_unknown_parameters(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match=r"spec.yaml line \d+: not valid YAML"):
+    with pytest.raises(SpecError, match=r"spec.yaml:\d+: not valid YAML"):
         load_schema(write(tmp_path, "name: x\ntables:\n  a: [unclosed\n"))
     with pytest.raises(ParameterError, match="unknown parameter 'nope'.*known parameters: rows"):
         load_schema(write(tmp_path, VALID), params={"nope": 1})

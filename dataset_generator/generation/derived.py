@@ -16,13 +16,12 @@ from .rows import Rows
 
 def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
     expression = parse_expression(column.expr)
-    frame = pl.DataFrame(
-        {name: pl.from_arrow(to_arrow(rows.get(name), rows.spec.columns[name].type)) for name in expression.columns},
-        height=len(rows),
-    )
+    inputs = {name: pl.from_arrow(to_arrow(rows.get(name), rows.spec.columns[name].type)) for name in expression.columns}
+    # A constant expression (`NULL`, `'x'`) reads no column: it is evaluated once and repeated.
+    frame = pl.DataFrame(inputs, height=len(rows)) if inputs else pl.DataFrame()
     result = frame.select(pl.sql_expr(expression.sql).alias("value")).to_series()
-    if len(result) == 1 and len(rows) != 1:  # a constant expression
-        result = result.extend_constant(result[0], len(rows) - 1)
+    if len(result) == 1 and len(rows) != 1:
+        result = result.clear() if len(rows) == 0 else result.extend_constant(result[0], len(rows) - 1)
     arrow = result.to_arrow()
     if column.type == "string":
         return arrow.cast("string")

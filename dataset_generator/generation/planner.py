@@ -11,10 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..contracts import FileTask, PartitionValues, TableInfo
+from ..errors import ParameterError, SpecError
 from ..options import PartitionSpec, WriterOptions
 from ..schemas.dataset import DatasetSpec
 from ..schemas.numeric import BooleanColumn, ChoiceColumn
+from ..schemas.ranges import check_integer_ranges
 from ..schemas.text import FakerColumn
+from .estimate import check_size
 from .layout import EPOCH, ChildLayout, Layout, TimeLayout, build_layouts
 from .runtime import DatasetRuntime
 
@@ -57,13 +60,44 @@ def make_plan(
     seed: int,
     options: WriterOptions,
     tables: list[str] | None = None,
+    force: bool = False,
 ) -> Plan:
+    """The plan of a run: every file of every selected table, with its partition and row range.
+
+    The run's size is estimated from the spec first (constant time per table); layouts and tasks are built
+    only when it is sane.
+
+    Args:
+        spec: the resolved spec.
+        seed: the run's seed.
+        options: the writer options (file_rows_target, partitioning).
+        tables: the tables to write (default: all).
+        force: plan even a run estimated beyond 1 PB or 10^7 files.
+
+    Returns:
+        The plan.
+
+    Raises:
+        ParameterError: an unknown table is selected.
+        SpecError: a column clashes with a partition column or a sequence leaves its column type.
+        SizeLimitError: the estimate is beyond the bound and `force` is False.
+    """
+    selected = select_tables(spec, tables)
+    partitions = {name: effective_partition(spec, name, options.partition) for name in selected}
+    for name, columns in partitions.items():
+        clash = [column for column in columns if column in spec.tables[name].columns]
+        if clash:
+            raise SpecError(
+                f"{spec.name}: table {name!r}, column {clash[0]!r}: has the name of a partition column "
+                f"({', '.join(columns)}); rename the column or partition differently"
+            )
+    check_size(spec, partitions, options.file_rows_target, force=force)
     layouts = build_layouts(spec, seed)
+    check_integer_ranges(spec, {name: layout.rows for name, layout in layouts.items()}, spec.name)
     runtime = DatasetRuntime(spec, seed, layouts)
-    selected = tables or list(spec.tables)
     table_plans = []
     for name in selected:
-        partition_columns = effective_partition(spec, name, options.partition)
+        partition_columns = partitions[name]
         segments = partition_segments(runtime, name, partition_columns)
         table_spec = spec.tables[name]
         info = TableInfo(
@@ -82,6 +116,20 @@ def make_plan(
             TablePlan(name=name, rows=layouts[name].rows, info=info, files=split_files(name, segments, options.file_rows_target))
         )
     return Plan(dataset=spec.name, seed=seed, runtime=runtime, tables=tuple(table_plans))
+
+
+def select_tables(spec: DatasetSpec, tables: list[str] | None) -> list[str]:
+    """The tables to plan, in the order given (all of them for None or an empty list).
+
+    Raises:
+        ParameterError: a name is not a table of the spec.
+    """
+    if not tables:
+        return list(spec.tables)
+    unknown = [name for name in tables if name not in spec.tables]
+    if unknown:
+        raise ParameterError(f"unknown table {unknown[0]!r} in {spec.name}; its tables are {', '.join(spec.tables)}")
+    return list(dict.fromkeys(tables))
 
 
 def effective_partition(spec: DatasetSpec, table: str, requested: PartitionSpec | None) -> tuple[str, ...]:

@@ -30,13 +30,14 @@ MAX_IDENTIFIER_LENGTH = 64
 
 
 def identifier_problem(name: object) -> str | None:
-    """Why `name` cannot name a table, column, parameter or partition, or None when it can."""
+    """Why `name` cannot name a table, column, parameter or partition (a phrase such as "must be a string"),
+    or None when it can."""
     if not isinstance(name, str):
-        return f"name {name!r} must be a string"
+        return "must be a string"
     if len(name) > MAX_IDENTIFIER_LENGTH:
-        return f"name {name[:20]!r}... is {len(name)} characters long; at most {MAX_IDENTIFIER_LENGTH}"
+        return f"is {len(name)} characters long; at most {MAX_IDENTIFIER_LENGTH}"
     if not IDENTIFIER.fullmatch(name):
-        return f"name {name!r} must be letters, digits and '_', not starting with a digit"
+        return "must be letters, digits and '_' only, not starting with a digit"
     return None
 
 

@@ -88,7 +88,7 @@ def _check_names(kind: str, names: Any) -> Any:
         for name in names:
             problem = identifier_problem(name)
             if problem:
-                raise ValueError(f"{kind} {str(name)[:80]!r}: {problem}")
+                raise ValueError(f"{kind} {str(name)[:80]!r} {problem}")
     return names
 
 
@@ -115,6 +115,12 @@ class TableSpec(SpecModel):
             raise ValueError("partition_by needs a time-driven table (time:) or a child of one (parent:)")
         if self.partition_by != ["year", "month", "day"][: len(self.partition_by)]:
             raise ValueError("partition_by must be a prefix of [year, month, day]")
+        clash = [name for name in self.partition_by if name in self.columns]
+        if clash:
+            raise ValueError(
+                f"column {clash[0]!r} has the name of a partition column (partition_by: {', '.join(self.partition_by)}); "
+                "rename the column"
+            )
         if self.time is not None:
             column = self.columns.get(self.time.column)
             if column is None:

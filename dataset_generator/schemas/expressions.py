@@ -77,21 +77,81 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
+# Bounds: a placeholder is small, and so is everything it computes (no `${n ** n ** n}`, no `${s * 10**9}`).
+MAX_EXPRESSION_CHARS = 1_000
+MAX_NODES = 300
+MAX_INTEGER_BITS = 4_096
+MAX_SEQUENCE_LENGTH = 100_000
+
+
+def _sized(value: Any) -> Any:
+    """`value`, unless it is too large to be a sensible result of a placeholder."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INTEGER_BITS:
+        raise ExpressionError(f"the result has more than {MAX_INTEGER_BITS:,} bits; keep placeholder values small")
+    if isinstance(value, (str, list, tuple)) and len(value) > MAX_SEQUENCE_LENGTH:
+        raise ExpressionError(f"the result is {len(value):,} long; at most {MAX_SEQUENCE_LENGTH:,}")
+    return value
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    integers = isinstance(base, int) and isinstance(exponent, int)
+    if integers and exponent > 0 and abs(base) > 1 and exponent * base.bit_length() > MAX_INTEGER_BITS:
+        raise ExpressionError(f"{base} ** {exponent} is too large; keep placeholder values small")
+    return operator.pow(base, exponent)
+
+
+def _repeat_size(left: Any, right: Any) -> None:
+    for sequence, count in ((left, right), (right, left)):
+        if isinstance(sequence, (str, list, tuple)) and isinstance(count, int) and len(sequence) * count > MAX_SEQUENCE_LENGTH:
+            raise ExpressionError(f"repeating a value {count:,} times is too large; at most {MAX_SEQUENCE_LENGTH:,} long")
+
+
+def _multiply(left: Any, right: Any) -> Any:
+    _repeat_size(left, right)
+    return operator.mul(left, right)
+
+
+_BINARY[ast.Pow] = _power
+_BINARY[ast.Mult] = _multiply
+
+
 def evaluate(text: str, values: Mapping[str, Any]) -> Any:
-    """The value of one placeholder expression; ExpressionError says what is wrong."""
+    """The value of one placeholder expression.
+
+    Args:
+        text: the expression inside `${...}`.
+        values: the parameters' resolved values by name.
+
+    Returns:
+        The expression's value.
+
+    Raises:
+        ExpressionError: the expression is invalid, uses something not allowed, or is too large (in text,
+            in nodes or in its result).
+    """
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"a placeholder may be at most {MAX_EXPRESSION_CHARS:,} characters long")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"not a valid expression ({exc.msg})") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("the expression nests too deeply") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise ExpressionError(f"the expression has more than {MAX_NODES} parts; keep placeholders small")
     try:
         return _eval(tree.body, values)
     except ExpressionError:
         raise
-    except (ArithmeticError, TypeError, ValueError) as exc:
-        raise ExpressionError(str(exc)) from None
+    except (ArithmeticError, TypeError, ValueError, IndexError, KeyError, RecursionError) as exc:
+        raise ExpressionError(str(exc) or type(exc).__name__) from None
 
 
 def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
+    return _sized(_eval_node(node, values))
+
+
+def _eval_node(node: ast.AST, values: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
@@ -99,7 +159,11 @@ def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
             raise ExpressionError(f"{node.id!r} is not a declared parameter (declare it under parameters:)")
         return values[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _BINARY[type(node.op)](_eval(node.left, values), _eval(node.right, values))
+        left, right = _eval(node.left, values), _eval(node.right, values)
+        sequences = isinstance(left, (str, list)) and isinstance(right, (str, list))
+        if isinstance(node.op, ast.Add) and sequences and len(left) + len(right) > MAX_SEQUENCE_LENGTH:
+            raise ExpressionError(f"the result would be over {MAX_SEQUENCE_LENGTH:,} long")
+        return _BINARY[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp):
         operand = _eval(node.operand, values)
         if isinstance(node.op, ast.USub):

@@ -10,13 +10,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from ..errors import ParameterError, SpecError
+from .base import identifier_problem
 from .dataset import DatasetSpec, ParameterSpec
 from .expressions import ExpressionError, evaluate
 from .lines import with_line
+from .source import MAX_SPEC_BYTES, decode_spec, parse_spec
+from .sql import quote_string
 from .validate import check_references
 
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")  # a parameter name or a small expression (see expressions.py)
@@ -30,29 +32,42 @@ def list_datasets() -> list[str]:
     return sorted(entry.name[: -len(".yaml")] for entry in files if entry.name.endswith(".yaml"))
 
 
-def read_spec_source(dataset: str | None = None, schema_file: str | Path | None = None) -> tuple[dict[str, Any], str]:
-    """The raw YAML mapping of a built-in dataset or a spec file, and a name for error messages."""
+def read_spec_text(dataset: str | None = None, schema_file: str | Path | None = None) -> tuple[str, str]:
+    """The text of a built-in dataset or a spec file, and a name for error messages.
+
+    Raises:
+        SpecError: no such dataset or file, a file too large (checked before reading it) or not UTF-8.
+    """
     if schema_file is not None:
         path = Path(schema_file)
         if not path.is_file():
             raise SpecError(f"schema file {path} does not exist")
-        text, source = path.read_text(encoding="utf-8"), str(path)
-    else:
-        if dataset is None:
-            raise SpecError("name a dataset or pass --schema-file")
-        if dataset not in list_datasets():
-            raise SpecError(f"unknown dataset {dataset!r}; choose one of {', '.join(list_datasets())} or pass --schema-file")
-        text = resources.files(BUILTIN_PACKAGE).joinpath(f"{dataset}.yaml").read_text(encoding="utf-8")
-        source = f"built-in dataset {dataset}"
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise SpecError(f"{source}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: the spec is {path.stat().st_size:,} bytes; a spec may be at most {MAX_SPEC_BYTES:,} bytes")
+        return decode_spec(path.read_bytes(), str(path)), str(path)
+    if dataset is None:
+        raise SpecError("name a dataset or pass --schema-file")
+    if dataset not in list_datasets():
+        raise SpecError(f"unknown dataset {dataset!r}; choose one of {', '.join(list_datasets())} or pass --schema-file")
+    text = resources.files(BUILTIN_PACKAGE).joinpath(f"{dataset}.yaml").read_text(encoding="utf-8")
+    return text, f"built-in dataset {dataset}"
+
+
+def read_spec_source(dataset: str | None = None, schema_file: str | Path | None = None) -> tuple[dict[str, Any], str]:
+    """The raw YAML mapping of a built-in dataset or a spec file, and a name for error messages.
+
+    Raises:
+        SpecError: as `read_spec_text`, or the text is not a bounded YAML mapping (see schemas/source.py).
+    """
+    text, source = read_spec_text(dataset, schema_file)
+    return _mapping(text, source), source
+
+
+def _mapping(text: str, source: str) -> dict[str, Any]:
+    raw = parse_spec(text, source)
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: a dataset spec must be a mapping with name, parameters and tables")
-    return raw, source
+    return raw
 
 
 def load_schema(
@@ -64,29 +79,42 @@ def load_schema(
 ) -> DatasetSpec:
     """Load a dataset spec with parameters resolved: `load_schema("ecommerce", scale=0.01)`.
 
-    A path (str ending in .yaml/.yml, or a Path) is read as a user spec file.
+    Args:
+        dataset: a built-in dataset's name, or a path (a str ending in .yaml/.yml, or a Path) to a spec file.
+        schema_file: a spec file (instead of `dataset`).
+        scale: multiplies the parameters declared with `scale: true` that are not given explicitly.
+        params: parameter values by name (strings are converted to the declared type).
+
+    Returns:
+        The validated spec, parameters substituted.
+
+    Raises:
+        SpecError: the spec is invalid; the message names file:line, table, column and field.
+        ParameterError: a parameter or the scale is invalid.
     """
     if schema_file is None and dataset is not None and (isinstance(dataset, Path) or str(dataset).endswith((".yaml", ".yml"))):
         schema_file, dataset = dataset, None
-    raw, source = read_spec_source(None if dataset is None else str(dataset), schema_file)
+    text, source = read_spec_text(None if dataset is None else str(dataset), schema_file)
+    raw = _mapping(text, source)
     try:
         return resolve_spec(raw, source, scale=scale, params=params or {})
     except SpecError as exc:
         # Name the file's line too: `my.yaml:12: table 'orders', column 'qty', ...`.
-        if schema_file is not None:
-            text = Path(schema_file).read_text(encoding="utf-8")
-        else:
-            text = resources.files(BUILTIN_PACKAGE).joinpath(f"{dataset}.yaml").read_text(encoding="utf-8")
         raise SpecError(with_line(str(exc), source, text)) from None
 
 
 def resolve_spec(raw: dict[str, Any], source: str, *, scale: float, params: Mapping[str, Any]) -> DatasetSpec:
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
         raise ParameterError(f"--scale must be a positive number (got {scale})")
+    parameters = raw.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise SpecError(f"{source}: parameters: must be a mapping of parameter names to {{type, default}}")
+    for name in parameters:
+        problem = identifier_problem(name)
+        if problem:
+            raise SpecError(f"{source}: parameters: parameter {str(name)[:80]!r} {problem}")
     try:
-        declared = {
-            name: ParameterSpec.model_validate(value) for name, value in (raw.get("parameters") or {}).items()
-        }
+        declared = {name: ParameterSpec.model_validate(value) for name, value in parameters.items()}
     except ValidationError as exc:
         raise SpecError(f"{source}: parameters: {_first_error(exc)}") from None
     unknown = sorted(set(params) - set(declared))
@@ -155,17 +183,80 @@ def _convert(raw: Any, kind: str) -> Any:
     return str(raw)
 
 
-def _substitute(node: Any, values: Mapping[str, Any], source: str) -> Any:
+# Keys whose strings are SQL: placeholders there become typed SQL literals, never spliced text.
+_SQL_KEYS = frozenset({"expr", "checks"})
+MAX_SUBSTITUTED_CHARS = 100_000
+
+
+def _substitute(node: Any, values: Mapping[str, Any], source: str, sql: bool = False) -> Any:
     if isinstance(node, dict):
-        return {key: _substitute(value, values, source) for key, value in node.items()}
+        return {key: _substitute(value, values, source, key in _SQL_KEYS) for key, value in node.items()}
     if isinstance(node, list):
-        return [_substitute(item, values, source) for item in node]
+        return [_substitute(item, values, source, sql) for item in node]
     if isinstance(node, str) and "${" in node:
+        if sql:
+            return _substitute_sql(node, values, source)
         whole = _PLACEHOLDER.fullmatch(node)
         if whole:
             return _placeholder_value(whole.group(1), values, source)
-        return _PLACEHOLDER.sub(lambda match: str(_placeholder_value(match.group(1), values, source)), node)
+        result = _PLACEHOLDER.sub(lambda match: str(_placeholder_value(match.group(1), values, source)), node)
+        return _bounded_text(result, node, source)
     return node
+
+
+def _substitute_sql(text: str, values: Mapping[str, Any], source: str) -> str:
+    """Placeholders of a SQL expression as SQL literals of their values: `${label}` -> 'it''s', `${n}` -> 42,
+    `${start_date}` -> CAST('2024-01-01' AS DATE). Inside a quoted SQL string the value's text is escaped."""
+    parts: list[str] = []
+    in_string = False
+    position = 0
+    while position < len(text):
+        match = _PLACEHOLDER.match(text, position) if text.startswith("${", position) else None
+        if match is not None:
+            value = _placeholder_value(match.group(1), values, source)
+            if in_string:
+                parts.append(_plain_text(value).replace("'", "''"))
+            else:
+                parts.append(_sql_literal(value, match.group(0), source))
+            position = match.end()
+            continue
+        if text[position] == "'":
+            in_string = not in_string  # a doubled '' inside a string toggles twice
+        parts.append(text[position])
+        position += 1
+    return _bounded_text("".join(parts), text, source)
+
+
+def _plain_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
+
+
+def _sql_literal(value: Any, placeholder: str, source: str) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value) if value >= 0 else f"({value})"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SpecError(f"{source}: {placeholder} is {value}; an expression needs a finite number")
+        return str(value) if value >= 0 else f"({value})"
+    if isinstance(value, dt.datetime):
+        return f"CAST({quote_string(value.isoformat(sep=' '))} AS TIMESTAMP)"
+    if isinstance(value, dt.date):
+        return f"CAST({quote_string(value.isoformat())} AS DATE)"
+    if isinstance(value, str):
+        return quote_string(value)
+    raise SpecError(f"{source}: {placeholder} is a {type(value).__name__}; an expression needs a number, string, date or bool")
+
+
+def _bounded_text(result: str, template: str, source: str) -> str:
+    if len(result) > MAX_SUBSTITUTED_CHARS:
+        raise SpecError(
+            f"{source}: substituting {template[:40]!r} gives {len(result):,} characters; at most {MAX_SUBSTITUTED_CHARS:,}"
+        )
+    return result
 
 
 def _placeholder_value(text: str, values: Mapping[str, Any], source: str) -> Any:

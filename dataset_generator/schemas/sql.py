@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 MAX_EXPRESSION_CHARS = 20_000
-MAX_DEPTH = 200
+MAX_DEPTH = 60  # nesting levels (each costs about eight Python frames of the parser)
 
 
 class SqlExpressionError(ValueError):
@@ -163,7 +163,10 @@ def parse_expression(text: str) -> Expression:
     if len(text) > MAX_EXPRESSION_CHARS:
         raise SqlExpressionError(f"expression is {len(text):,} characters long; at most {MAX_EXPRESSION_CHARS:,}")
     parser = _Parser(_tokenize(text))
-    tree = parser.expression(0)
+    try:
+        tree = parser.expression(0)
+    except RecursionError:
+        raise SqlExpressionError(f"expression nests deeper than {MAX_DEPTH} levels") from None
     token = parser.peek()
     if token.kind != "end":
         raise SqlExpressionError(f"unexpected {token.text!r} at character {token.position + 1}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import SpecError
 from .dataset import DatasetSpec
 from .derived import expr_columns
+from .ranges import check_integer_ranges
 from .temporal import EventTimeColumn
 from .text import template_fields
 
@@ -36,6 +37,9 @@ def check_references(spec: DatasetSpec, source: str) -> None:
             if problem:
                 fail(table_name, column_name, problem)
     _check_cycles(spec, source)
+    # Plain tables' row counts are known now: their sequences are checked here, with the file's line.
+    plain = {name: table.rows for name, table in spec.tables.items() if table.rows is not None}
+    check_integer_ranges(spec, plain, source)
 
 
 def _root_time_table(spec: DatasetSpec, table: str) -> str | None:
