@@ -10,6 +10,7 @@ import pytest
 
 from dataset_generator.errors import ParameterError, SizeLimitError, SpecError
 from dataset_generator.generation.estimate import MAX_FILES, estimate_size
+from dataset_generator.generation.layout import build_layouts
 from dataset_generator.generation.planner import make_plan
 from dataset_generator.options import PartitionSpec, WriterOptions
 from dataset_generator.schemas.loader import load_schema
@@ -173,3 +174,12 @@ def test_force_lifts_the_bound_and_sane_runs_pass() -> None:
     assert estimate_size(spec, partitions, 250_000).files > MAX_FILES
     plan = make_plan(load_schema("transactions", params={"rows": 10_000}), seed=1, options=WriterOptions())
     assert plan.total_rows == 10_000
+
+
+def test_layouts_refuse_what_they_cannot_hold(tmp_path: Path) -> None:
+    # `info` builds layouts without a plan: these answered with a MemoryError or wrapped counts.
+    with pytest.raises(SizeLimitError, match=r"table 'order_items': its parent 'orders' has [\d,]+ rows"):
+        build_layouts(load_schema("ecommerce", scale=1e9), 1)  # type: ignore[arg-type]
+    spec = _load(tmp_path, TIMED.format(per_day="1e30", column="v: {type: int64, gen: sequence}"))
+    with pytest.raises(SizeLimitError, match=r"per_day 1e\+30 over 10 days is beyond any row count"):
+        build_layouts(spec, 1)  # type: ignore[arg-type]

@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dataset_generator.api import generate
 from dataset_generator.cli import cli
-from dataset_generator.errors import SpecError
+from dataset_generator.errors import ParameterError, SpecError
 from dataset_generator.generation.layout import build_layouts
 from dataset_generator.generation.runtime import DatasetRuntime
 from dataset_generator.options import WriterOptions
@@ -231,3 +233,22 @@ def test_constant_and_null_expressions_evaluate(tmp_path: Path) -> None:
     assert _values(_probe(tmp_path, expr="\"'k'\"")) == ["k"] * 5
     text = BASE.format(table="t", column="v", expr='"NULL"').replace("gen: expr,", "gen: expr, nullable: true,")
     assert _values(_spec(tmp_path, text, "null.yaml")) == [None] * 5
+
+
+_YAML_BITS = st.sampled_from(
+    ["name: f\n", "tables:\n", "  t:\n", "    rows: ", "${n}", "${n ** 99}", "&a ", "*a", "[", "]", "{", "}", ": ", "- ",
+     "\n", "    columns: {x: {type: int8, gen: sequence}}\n", "expr: \"(SELECT 1)\"", "2024-02-30", "'", "\"", "\t", "\xe9"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_YAML_BITS, max_size=40).map("".join))
+def test_fuzzed_specs_fail_with_one_line(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    try:
+        load_schema(schema_file=path)
+    except (SpecError, ParameterError) as exc:
+        assert "\n" not in str(exc)
+    assert time.monotonic() - started < 5

@@ -11,12 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SizeLimitError
 from ..schemas.dataset import ChildCount, DatasetSpec, TimeSpec
 from . import random as rnd
 
 EPOCH = dt.date(1970, 1, 1)
 # Parents per block in a child layout. Fixed, never tied to chunk size: the layout must not depend on it.
 PARENT_BLOCK_ROWS = 65_536
+# A child layout holds one offset per block of parents and draws every parent's count once: beyond this many
+# blocks (about 1.1 * 10^12 parents) it would take hours and gigabytes, whatever `force` says.
+MAX_PARENT_BLOCKS = 1 << 24
 
 
 def day_number(day: dt.date) -> int:
@@ -69,6 +73,8 @@ def time_layout(time: TimeSpec, seed: int, table: str) -> TimeLayout:
     factors = weekday_factors(first_day, days, time.weekday_weights)
     day_index = np.arange(days, dtype=np.int64)
     if time.per_day is not None:
+        if time.per_day * float(factors.max(initial=1.0)) * 2 * days >= 2.0**62:
+            raise SizeLimitError(f"table {table!r}: per_day {time.per_day:g} over {days:,} days is beyond any row count")
         noise = 1.0 + time.daily_noise * (2.0 * rnd.uniform(rnd.stream_key(seed, table, "__days__"), day_index) - 1.0)
         counts = np.rint(time.per_day * factors * noise).astype(np.int64)
     else:
@@ -110,6 +116,11 @@ def child_layout(spec: DatasetSpec, seed: int, table: str, parent_rows: int) -> 
     assert parent is not None
     key = child_count_key(seed, table)
     blocks = -(-parent_rows // PARENT_BLOCK_ROWS)
+    if blocks > MAX_PARENT_BLOCKS:
+        raise SizeLimitError(
+            f"table {table!r}: its parent {parent.table!r} has {parent_rows:,} rows; a child table can be laid out under "
+            f"at most {MAX_PARENT_BLOCKS * PARENT_BLOCK_ROWS:,} parent rows; lower the sizes (scale, rows parameters)"
+        )
     offsets = np.zeros(blocks + 1, dtype=np.int64)
     for block in range(blocks):
         start = block * PARENT_BLOCK_ROWS

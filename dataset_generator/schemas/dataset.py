@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# Any here: Any: raw input of before-validators; a parameter's default.
 import datetime as dt
 from typing import Annotated, Any, Literal
 

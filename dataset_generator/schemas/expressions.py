@@ -7,6 +7,7 @@ allowed: a spec file can compute sizes from its parameters but cannot run code.
 
 from __future__ import annotations
 
+# Any here: parameter values and what placeholders compute from them: numbers, strings, dates, lists.
 import ast
 import datetime as dt
 import operator

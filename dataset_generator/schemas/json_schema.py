@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# Any here: JSON values.
 from typing import Any
 
 from .dataset import DatasetSpec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# Any here: raw YAML and parameter values (int, float, str, date, bool), before pydantic types them.
 import datetime as dt
 import math
 import re

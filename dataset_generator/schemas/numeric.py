@@ -127,7 +127,7 @@ class ZipfColumn(NumericColumn):
 class ChoiceColumn(ColumnBase):
     gen: Literal["choice"]
     type: ColumnType = "string"
-    values: list[Any] = Field(min_length=1)
+    values: list[Any] = Field(min_length=1)  # any YAML scalars, converted to the column type when generated
     weights: list[float] | None = None
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ writes an impossible date such as 2024-02-30.
 
 from __future__ import annotations
 
+# Any here: a YAML document's value: untyped until the spec models validate it.
 from typing import Any
 
 import yaml

@@ -17,7 +17,7 @@ class RoundRobinColumn(ColumnBase):
 
     gen: Literal["round_robin"]
     type: ColumnType = "string"
-    values: list[Any] = Field(min_length=1)
+    values: list[Any] = Field(min_length=1)  # any YAML scalars, converted to the column type when generated
 
 
 class DayStartColumn(EventTimeColumn):
