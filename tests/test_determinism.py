@@ -27,7 +27,9 @@ def write(
         dataset, writer, scale=SCALE if dataset == "ecommerce" else 1.0, seed=seed, workers=workers, chunk_rows=chunk_rows,
         params=params, worker_type=worker_type,
     )  # fmt: skip
-    return file_digests(root)
+    digests = file_digests(root)
+    assert digests, "the run wrote no data file"  # equal empty results would prove nothing
+    return digests
 
 
 @pytest.fixture(scope="module")
