@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from typing import Any
 
+import pyarrow as pa
+
 from ..options import WriterOptions
 from .duck import first_line, ident, literal
 from .expected import ExpectedTable
@@ -22,6 +24,22 @@ PARQUET_CODECS: dict[str, tuple[str, ...]] = {
     "none": ("UNCOMPRESSED",),
 }
 _SHOWN = 3  # names of stray/missing files shown in a detail
+_DUCKDB_TYPES: list[tuple[Any, str]] = [
+    (pa.types.is_int8, "TINYINT"),
+    (pa.types.is_int16, "SMALLINT"),
+    (pa.types.is_int32, "INTEGER"),
+    (pa.types.is_int64, "BIGINT"),
+    (pa.types.is_float32, "FLOAT"),
+    (pa.types.is_float64, "DOUBLE"),
+    (pa.types.is_boolean, "BOOLEAN"),
+    (pa.types.is_date, "DATE"),
+    (pa.types.is_timestamp, "TIMESTAMP"),
+]
+
+
+def duckdb_type(arrow_type: pa.DataType) -> str:
+    """The DuckDB type a reader gives an Arrow column of the plan's schema."""
+    return next((name for test, name in _DUCKDB_TYPES if test(arrow_type)), "VARCHAR")
 
 
 def raw_view(name: str) -> str:
@@ -40,7 +58,7 @@ def create_views(con: Any, expected: ExpectedTable, source: TableSource, empty_c
         else:
             con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT *, NULL::VARCHAR AS filename FROM {source.scan}")
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * EXCLUDE (filename) FROM {raw}")
-        con.execute(f"SELECT * FROM {view} LIMIT 0").fetchall()
+        con.execute(f"SELECT count(*) FROM {view}").fetchall()  # opens every file: a missing one fails here
     except Exception as exc:  # duckdb.Error and its IO errors: a file that cannot be read
         con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT {empty_columns}, NULL::VARCHAR AS filename WHERE false")
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * EXCLUDE (filename) FROM {raw}")
@@ -94,6 +112,24 @@ def check_files(report: ValidationReport, expected: ExpectedTable, source: Table
     how = "listed by the commit" if source.listed else "named by the plan"
     detail = "; ".join(problems) if problems else f"{len(source.files)} data files, all present, {how}"
     report.add(name, not problems, detail)
+
+
+def check_schema(report: ValidationReport, con: Any, expected: ExpectedTable) -> None:
+    """The columns a reader sees are the planned ones, in order, with their types (table formats may add the
+    year/month/day columns of a table partitioned by its parent's time)."""
+    found = [(row[0], row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {ident(expected.name)}").fetchall()]
+    planned = [(field.name, duckdb_type(field.type)) for field in expected.schema]
+    extra = [column for column in found[len(planned):] if column[0] not in expected.partition_columns]
+    ok = found[: len(planned)] == planned and not extra
+    if ok:
+        detail = f"{len(planned)} columns as planned"
+    else:
+        wrong = [f"{name} {kind}" for name, kind in found if (name, kind) not in planned and name not in expected.partition_columns]
+        missing = [f"{name} {kind}" for name, kind in planned if (name, kind) not in found]
+        detail = "; ".join(part for part in (
+            f"unexpected {', '.join(wrong)}" if wrong else "", f"missing {', '.join(missing)}" if missing else "",
+        ) if part) or "columns out of order"  # fmt: skip
+    report.add(f"{expected.name}.schema", ok, detail)
 
 
 def check_rows(report: ValidationReport, con: Any, expected: ExpectedTable, error: str | None) -> None:

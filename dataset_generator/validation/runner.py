@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from ..schemas.models import DatasetSpec
 from ..storage import S3Config, is_s3_uri, open_storage
 from ..writers.base import TableWriter
 from . import checks, sources
-from .duck import connect, ident, literal
+from .duck import connect, first_line, ident, literal
 from .expected import ExpectedDataset, ExpectedTable, expected_dataset
 from .report import ValidationReport
 
@@ -106,11 +106,19 @@ def _check_table(
     if error is not None:
         return
     present = [path for path in source.files if path in set(source.found)]
-    checks.check_partitions(report, con, table, source)
-    checks.check_file_rows(report, con, table, source, expected.options, present)
-    checks.check_codec(report, con, table, source, expected.options, present)
-    checks.check_keys(report, con, table)
-    checks.check_references(report, con, table, validated)
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("schema", lambda: checks.check_schema(report, con, table)),
+        ("partitions", lambda: checks.check_partitions(report, con, table, source)),
+        ("file_rows", lambda: checks.check_file_rows(report, con, table, source, expected.options, present)),
+        ("codec", lambda: checks.check_codec(report, con, table, source, expected.options, present)),
+        ("keys", lambda: checks.check_keys(report, con, table)),
+        ("refs", lambda: checks.check_references(report, con, table, validated)),
+    ]
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:  # duckdb.Error: a file that cannot be read (the other checks still run)
+            report.add(f"{table.name}.{name}", False, f"cannot read: {first_line(exc)}")
     for number, predicate in enumerate(table.checks, start=1):
         if set(_tables_named(predicate, spec_tables)) <= validated:
             checks.check_predicate(report, con, table.name, number, predicate)
@@ -192,27 +200,10 @@ def _tables_named(query: str, tables: list[str]) -> list[str]:
     return [name for name in tables if name.lower() in words]
 
 
-_DUCKDB_TYPES: list[tuple[Any, str]] = [
-    (pa.types.is_int8, "TINYINT"),
-    (pa.types.is_int16, "SMALLINT"),
-    (pa.types.is_int32, "INTEGER"),
-    (pa.types.is_int64, "BIGINT"),
-    (pa.types.is_float32, "FLOAT"),
-    (pa.types.is_float64, "DOUBLE"),
-    (pa.types.is_boolean, "BOOLEAN"),
-    (pa.types.is_date, "DATE"),
-    (pa.types.is_timestamp, "TIMESTAMP"),
-]
-
-
-def _duckdb_type(arrow_type: pa.DataType) -> str:
-    return next((name for test, name in _DUCKDB_TYPES if test(arrow_type)), "VARCHAR")
-
-
 def _columns_struct(schema: pa.Schema) -> str:
     """The `columns = {...}` argument of DuckDB's CSV/JSON readers: the planned types, not guessed ones."""
-    return "{" + ", ".join(f"{literal(field.name)}: {literal(_duckdb_type(field.type))}" for field in schema) + "}"
+    return "{" + ", ".join(f"{literal(field.name)}: {literal(checks.duckdb_type(field.type))}" for field in schema) + "}"
 
 
 def _empty_columns(schema: pa.Schema) -> str:
-    return ", ".join(f"NULL::{_duckdb_type(field.type)} AS {ident(field.name)}" for field in schema)
+    return ", ".join(f"NULL::{checks.duckdb_type(field.type)} AS {ident(field.name)}" for field in schema)
