@@ -13,9 +13,10 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ParameterError, StorageError
+from ..sql import sql_literal as _sql_literal
 
 MIB = 1024 * 1024
 # S3 rejects non-final multipart parts below 5 MiB (EntityTooSmall) and parts above 5 GiB.
@@ -24,6 +25,7 @@ MAX_PART_BYTES = 5 * 1024 * MIB
 MAX_PARTS = 10_000
 DEFAULT_REGION = "us-east-1"
 S3_SCHEMES = ("s3://", "s3a://")
+RETRY_MODES = ("standard", "adaptive")
 
 _AWS_ENDPOINT = re.compile(
     r"(^|\.)s3[.-](?:dualstack\.)?(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com$"
@@ -55,8 +57,20 @@ def _env(*names: str) -> str | None:
     return None
 
 
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def strip_userinfo(url: str) -> str:
+    """`http://user:password@host:9000/x` -> `http://host:9000/x`: credentials never travel inside a URL."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for messages: any `user:password@` becomes `***@`."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,10 @@ class S3Config:
     `uri` is the bucket root (`s3://bucket` or `s3://bucket/base`); output URIs must lie inside it and a
     relative output path is placed under it (see `resolve_output`). Unset fields fall back to the standard
     AWS environment variables and profiles. Secrets never appear in repr, logs or errors.
+
+    Requests are retried by botocore alone (`retry_mode` "standard" or "adaptive", `max_attempts` attempts in
+    all, with jittered exponential backoff); `max_inflight_parts` multipart parts of one file are uploaded
+    concurrently, so one open file holds at most `(1 + max_inflight_parts) * multipart_chunk_bytes` bytes.
     """
 
     uri: str | None = None
@@ -76,6 +94,9 @@ class S3Config:
     session_token: str | None = field(default=None, repr=False)
     multipart_chunk_bytes: int = 16 * MIB
     profile: str | None = None
+    max_attempts: int = 10
+    retry_mode: str = "standard"
+    max_inflight_parts: int = 4
 
     def __post_init__(self) -> None:
         if not MIN_PART_BYTES <= self.multipart_chunk_bytes <= MAX_PART_BYTES:
@@ -86,7 +107,20 @@ class S3Config:
             split_s3_uri(self.uri)
         if self.endpoint_url and not urlsplit(self.endpoint_url).netloc:
             raise ParameterError(
-                f"S3 endpoint URL must look like http(s)://host[:port] (got {self.endpoint_url!r})"
+                f"S3 endpoint URL must look like http(s)://host[:port] (got {redact_url(self.endpoint_url)!r})"
+            )
+        if self.endpoint_url and "@" in urlsplit(self.endpoint_url).netloc:
+            raise ParameterError(
+                f"S3 endpoint URL {redact_url(self.endpoint_url)!r} carries credentials: give the endpoint as "
+                "http(s)://host[:port] and the key and secret separately"
+            )
+        if not 1 <= self.max_attempts <= 50:
+            raise ParameterError(f"S3 max_attempts must be between 1 and 50 (got {self.max_attempts})")
+        if self.retry_mode not in RETRY_MODES:
+            raise ParameterError(f"S3 retry_mode must be one of {', '.join(RETRY_MODES)} (got {self.retry_mode!r})")
+        if not 1 <= self.max_inflight_parts <= 64:
+            raise ParameterError(
+                f"S3 max_inflight_parts must be between 1 and 64 (got {self.max_inflight_parts})"
             )
 
     def __repr__(self) -> str:
@@ -94,11 +128,14 @@ class S3Config:
             "uri": self.uri,
             "key": self.key,
             "secret": "***" if self.secret else None,
-            "endpoint_url": self.endpoint_url,
+            "endpoint_url": redact_url(self.endpoint_url) if self.endpoint_url else None,
             "region": self.region,
             "session_token": "***" if self.session_token else None,
             "multipart_chunk_bytes": self.multipart_chunk_bytes,
             "profile": self.profile,
+            "max_attempts": self.max_attempts,
+            "retry_mode": self.retry_mode,
+            "max_inflight_parts": self.max_inflight_parts,
         }
         return "S3Config(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
 
@@ -137,8 +174,10 @@ class S3Config:
 
     @property
     def custom_endpoint(self) -> str | None:
-        """The endpoint in effect: the field, else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL."""
-        return self.endpoint_url or _env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+        """The endpoint in effect: the field, else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (any `user:password@`
+        in the variable dropped: credentials never travel inside a URL)."""
+        endpoint = self.endpoint_url or _env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+        return strip_userinfo(endpoint) if endpoint else None
 
     @property
     def is_aws(self) -> bool:
@@ -207,11 +246,11 @@ class S3Config:
 
     # -- handing the settings to other engines -----------------------------------------------------------
 
-    def to_fsspec_kwargs(self, *, retries: int = 10) -> dict[str, Any]:
-        """Keyword arguments for `s3fs.S3FileSystem` (also fsspec `storage_options` for pandas/pyarrow)."""
+    def botocore_config_kwargs(self, *, max_attempts: int | None = None) -> dict[str, Any]:
+        """Keyword arguments for `botocore.config.Config`: the one retry layer, addressing and checksums."""
         config: dict[str, Any] = {
             # "standard" retries 5xx, throttling and dropped connections with jittered exponential backoff.
-            "retries": {"max_attempts": retries, "mode": "standard"},
+            "retries": {"max_attempts": max_attempts or self.max_attempts, "mode": self.retry_mode},
             "connect_timeout": 10,
             "read_timeout": 120,
         }
@@ -222,9 +261,13 @@ class S3Config:
             # S3-compatible stores (older MinIO, R2, B2, Ceph) reject those requests. Content-MD5/SigV4 remain.
             config["request_checksum_calculation"] = "when_required"
             config["response_checksum_validation"] = "when_required"
+        return config
+
+    def to_fsspec_kwargs(self, *, retries: int | None = None) -> dict[str, Any]:
+        """Keyword arguments for `s3fs.S3FileSystem` (also fsspec `storage_options` for pandas/pyarrow)."""
         kwargs: dict[str, Any] = {
             "client_kwargs": {"region_name": self.effective_region()},
-            "config_kwargs": config,
+            "config_kwargs": self.botocore_config_kwargs(max_attempts=retries),
         }
         if self.key:
             kwargs["key"] = self.key

@@ -52,7 +52,7 @@ class LocalStorage(Storage):
     def list_files(self, prefix: str) -> list[str]:
         if not os.path.isdir(prefix):
             return [prefix] if os.path.isfile(prefix) else []
-        found = []
+        found: list[str] = []
         for directory, _subdirs, files in os.walk(prefix):
             found.extend(os.path.join(directory, name) for name in files)
         return sorted(found)
