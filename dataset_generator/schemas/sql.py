@@ -14,6 +14,21 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .sql_tree import (
+    Binary,
+    Call,
+    Case,
+    Cast,
+    ColumnRef,
+    Literal,
+    Node,
+    Predicate,
+    Unary,
+    collect_columns,
+    quote_string,
+    render,
+)
+
 MAX_EXPRESSION_CHARS = 20_000
 MAX_DEPTH = 60  # nesting levels (each costs about eight Python frames of the parser)
 
@@ -82,62 +97,6 @@ class Token:
         return self.text.upper() if self.kind == "word" else ""
 
 
-# --- the tree -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Literal:
-    sql: str  # already canonical: 1.5, 'it''s', TRUE, NULL
-
-
-@dataclass(frozen=True)
-class ColumnRef:
-    name: str
-
-
-@dataclass(frozen=True)
-class Unary:
-    op: str  # -, +, NOT
-    operand: Node
-
-
-@dataclass(frozen=True)
-class Binary:
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class Call:
-    name: str
-    args: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Case:
-    operand: Node | None
-    whens: tuple[tuple[Node, Node], ...]
-    default: Node | None
-
-
-@dataclass(frozen=True)
-class Cast:
-    operand: Node
-    type: str
-
-
-@dataclass(frozen=True)
-class Predicate:
-    """IS [NOT] NULL, [NOT] BETWEEN, [NOT] IN (...), [NOT] LIKE / ILIKE."""
-
-    op: str
-    operand: Node
-    args: tuple[Node, ...]
-    negated: bool
-
-
-Node = Literal | ColumnRef | Unary | Binary | Call | Case | Cast | Predicate
-
-
 @dataclass(frozen=True)
 class Expression:
     """A checked expression: its tree, the columns it reads (in order of first use) and its canonical SQL."""
@@ -171,7 +130,7 @@ def parse_expression(text: str) -> Expression:
     if token.kind != "end":
         raise SqlExpressionError(f"unexpected {token.text!r} at character {token.position + 1}")
     columns: dict[str, None] = {}
-    _collect_columns(tree, columns)
+    collect_columns(tree, columns)
     return Expression(tree=tree, columns=tuple(columns), sql=render(tree))
 
 
@@ -389,65 +348,4 @@ class _Parser:
         return Case(operand, tuple(whens), default)
 
 
-def _collect_columns(node: Node, found: dict[str, None]) -> None:
-    if isinstance(node, ColumnRef):
-        found.setdefault(node.name, None)
-    for child in _children(node):
-        _collect_columns(child, found)
-
-
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, Unary):
-        return [node.operand]
-    if isinstance(node, Binary):
-        return [node.left, node.right]
-    if isinstance(node, Call):
-        return list(node.args)
-    if isinstance(node, Cast):
-        return [node.operand]
-    if isinstance(node, Predicate):
-        return [node.operand, *node.args]
-    if isinstance(node, Case):
-        parts = [] if node.operand is None else [node.operand]
-        for condition, result in node.whens:
-            parts += [condition, result]
-        return parts if node.default is None else [*parts, node.default]
-    return []
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def render(node: Node) -> str:
-    """Canonical SQL of a tree: every operation in parentheses, identifiers quoted."""
-    if isinstance(node, Literal):
-        return node.sql
-    if isinstance(node, ColumnRef):
-        return quote_identifier(node.name)
-    if isinstance(node, Unary):
-        return f"(NOT {render(node.operand)})" if node.op == "NOT" else f"({node.op}{render(node.operand)})"
-    if isinstance(node, Binary):
-        return f"({render(node.left)} {node.op} {render(node.right)})"
-    if isinstance(node, Call):
-        return f"{node.name}({', '.join(render(arg) for arg in node.args)})"
-    if isinstance(node, Cast):
-        return f"CAST({render(node.operand)} AS {node.type})"
-    if isinstance(node, Case):
-        head = "CASE" if node.operand is None else f"CASE {render(node.operand)}"
-        whens = " ".join(f"WHEN {render(condition)} THEN {render(result)}" for condition, result in node.whens)
-        default = "" if node.default is None else f" ELSE {render(node.default)}"
-        return f"({head} {whens}{default} END)"
-    negation = " NOT" if node.negated else ""
-    operand = render(node.operand)
-    if node.op == "IS NULL":
-        return f"({operand} IS{negation} NULL)"
-    if node.op == "BETWEEN":
-        return f"({operand}{negation} BETWEEN {render(node.args[0])} AND {render(node.args[1])})"
-    if node.op == "IN":
-        return f"({operand}{negation} IN ({', '.join(render(arg) for arg in node.args)}))"
-    return f"({operand}{negation} {node.op} {render(node.args[0])})"
+__all__ = ["Expression", "SqlExpressionError", "parse_expression", "quote_string"]
