@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from dataset_generator import S3Config, WriterOptions, create_writer, generate, validate
+from dataset_generator import S3Config, WriterOptions, create_writer, generate, plan_dataset, validate
 
 from helpers import run_cli
 from test_validate import OPTIONS, RUNS, check, write
@@ -179,3 +179,20 @@ def test_a_foreign_file_of_another_schema_is_named(pristine: dict[str, Path], tm
     failed = failures(check("ecommerce", writer))
     assert "1 stray, not in the commit (part-00009.parquet)" in failed["customers.files"]
     assert "customers.rows" in failed
+
+
+def test_table_formats_left_uncommitted_are_named(tmp_path: Path) -> None:
+    """Interrupted before the commit: an Iceberg table created in the catalog with no snapshot yet, a Delta
+    table whose data files are there but whose log entry never landed."""
+    writer = write("ecommerce", "iceberg", tmp_path / "ice")
+    plan = plan_dataset("ecommerce", writer, scale=RUNS["ecommerce"]["scale"], params=RUNS["ecommerce"]["params"])
+    info = next(table.info for table in plan.tables if table.name == "products")
+    writer.catalog.drop_table((writer.namespace, "products"))
+    writer.open_table(info)  # the table exists in the catalog, with no snapshot: a run stopped before its commit
+    failed = failures(check("ecommerce", writer))
+    assert failed["products.committed"].startswith("no snapshot in ")
+    delta = write("ecommerce", "delta", tmp_path / "delta")
+    shutil.rmtree(tmp_path / "delta" / "customers" / "_delta_log")
+    failed = failures(check("ecommerce", delta))
+    assert failed["customers.committed"] == f"no Delta log in {tmp_path / 'delta' / 'customers'}/_delta_log"
+    assert "stray" in failed["customers.files"]

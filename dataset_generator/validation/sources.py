@@ -132,7 +132,7 @@ def file_table(con: Any, location: str, name: str, suffix: str, fmt: str, s3: S3
 
 def delta_table(con: Any, location: str, name: str, s3: S3Config | None) -> TableSource:
     """A Delta table: the log's latest version commits it; the log, replayed, names its current files."""
-    source = TableSource(name=name, location=location)
+    source = TableSource(name=name, location=location, listed=True)  # no commit: it lists no file
     found = list_files(location, s3)
     logs = [path for path in found if re.fullmatch(r"_delta_log/\d{20}\.json", relative(location, path))]
     source.found = [path for path in found if not relative(location, path).startswith("_delta_log/")]
@@ -165,7 +165,7 @@ def delta_table(con: Any, location: str, name: str, s3: S3Config | None) -> Tabl
 
 def iceberg_table(con: Any, metadata_location: str | None, location: str, name: str, s3: S3Config | None) -> TableSource:
     """An Iceberg table at the metadata location its catalog gives: a current snapshot commits it."""
-    source = TableSource(name=name, location=location)
+    source = TableSource(name=name, location=location, listed=True)
     data_location = join(location, "data")
     source.found = list_files(data_location, s3)
     if metadata_location is None:
@@ -213,7 +213,7 @@ def ducklake_table(con: Any, data_path: str, schema: str, name: str, s3: S3Confi
         [name, schema],
     ).fetchone()
     if located is None:
-        source = TableSource(name=name, location=join(data_path, schema, name))
+        source = TableSource(name=name, location=join(data_path, schema, name), listed=True)
         source.found = list_files(source.location, s3)
         source.commit_detail = f"table {schema}.{name} is not in the lake"
         _classify(source, source.location)
