@@ -10,11 +10,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from test_validate import OPTIONS, RUNS, check, write
 
 from dataset_generator import S3Config, WriterOptions, create_writer, generate, plan_dataset, validate
 
 from helpers import run_cli
-from test_validate import OPTIONS, RUNS, check, write
 
 ECOMMERCE = ["ecommerce", "--scale", "0.001", "--param", "end_date=2024-01-04"]
 
