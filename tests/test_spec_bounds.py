@@ -183,3 +183,22 @@ def test_layouts_refuse_what_they_cannot_hold(tmp_path: Path) -> None:
     spec = _load(tmp_path, TIMED.format(per_day="1e30", column="v: {type: int64, gen: sequence}"))
     with pytest.raises(SizeLimitError, match=r"per_day 1e\+30 over 10 days is beyond any row count"):
         build_layouts(spec, 1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("column", "pattern"),
+    [
+        ("x: {type: int8, gen: choice, values: [1, 1000]}", r"value 1000 is outside the range of int8"),
+        ("x: {type: int16, gen: round_robin, values: [1, 2.5]}", r"value 2.5 is not a whole number"),
+    ],
+)
+def test_listed_values_fit_their_integer_type(tmp_path: Path, column: str, pattern: str) -> None:
+    _refused(tmp_path, TABLE.format(rows=3, column=column), pattern, 6)
+
+
+def test_positions_and_child_counts_fit_their_type(tmp_path: Path) -> None:
+    parent = TABLE.format(rows=10, column="id: {type: int64, gen: sequence}")
+    child = "  c:\n    parent: {table: t, count: {distribution: fixed, value: 3, max: 300}}\n    columns:\n      p: COLUMN\n"
+    _refused(tmp_path, parent + child.replace("COLUMN", "{type: int8, gen: position}"), r"table 'c', column 'p': values reach 0\.\.299, beyond int8", 10)
+    counted = parent.replace("      id: {type: int64, gen: sequence}", "      id: {type: int64, gen: sequence}\n      n: {type: int8, gen: children_agg, table: c, column: p, agg: count}")
+    _refused(tmp_path, counted + child.replace("COLUMN", "{type: int32, gen: position}"), r"table 't', column 'n': values reach 0\.\.300, beyond int8", 7)

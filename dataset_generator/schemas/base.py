@@ -113,6 +113,19 @@ def check_weights(weights: list[float] | None, name: str, expected: int | None =
         raise ValueError(f"{name} must be non-negative and not all zero")
 
 
+def check_integer_values(kind: str, values: list[object]) -> None:
+    """Values listed for an integer column are whole numbers inside its type (an int8 `choice` of 1000 would wrap)."""
+    if kind not in INTEGER_RANGES:
+        return
+    low, high = INTEGER_RANGES[kind]
+    for value in values:
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if not whole and not (isinstance(value, float) and value.is_integer()):
+            raise ValueError(f"value {value!r} is not a whole number for a {kind} column")
+        if not low <= value <= high:  # type: ignore[operator]
+            raise ValueError(f"value {value!r} is outside the range of {kind} ({low}..{high})")
+
+
 def column_of(spec: SpecView, table: str, column: str) -> ColumnBase | None:
     return spec.tables[table].columns.get(column)
 

@@ -8,7 +8,16 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .base import INTEGER_RANGES, INTEGER_TYPES, Bounded, ColumnBase, ColumnType, check_finite, check_weights
+from .base import (
+    INTEGER_RANGES,
+    INTEGER_TYPES,
+    Bounded,
+    ColumnBase,
+    ColumnType,
+    check_finite,
+    check_integer_values,
+    check_weights,
+)
 
 # The largest |standard normal| the generator can draw: Box-Muller on 53-bit uniforms in (0, 1).
 MAX_STANDARD_NORMAL = math.sqrt(-2.0 * math.log(0.5 * 2.0**-53))
@@ -135,6 +144,7 @@ class ChoiceColumn(ColumnBase):
         if self.weights is not None and len(self.weights) != len(self.values):
             raise ValueError(f"weights has {len(self.weights)} entries but values has {len(self.values)}")
         check_weights(self.weights, "weights")
+        check_integer_values(self.type, self.values)
         return self
 
 

@@ -9,6 +9,7 @@ from ..errors import SpecError
 from .base import INTEGER_RANGES
 from .dataset import DatasetSpec
 from .keys import ForeignKeyColumn, SequenceColumn
+from .structure import ChildrenAggColumn, PositionColumn
 
 
 def sequence_span(column: SequenceColumn, rows: int) -> tuple[int, int]:
@@ -27,7 +28,8 @@ def integer_range_problem(kind: str, low: int, high: int) -> str | None:
 
 
 def check_integer_ranges(spec: DatasetSpec, rows: Mapping[str, int], source: str) -> None:
-    """Check every sequence of a table in `rows` (table -> row count), and every foreign key into one.
+    """Check every sequence of a table in `rows` (table -> row count), every foreign key into one, and the
+    positions and child counts of every table (bounded by the child count's `max`).
 
     Raises:
         SpecError: naming the table and column whose values leave their type.
@@ -44,5 +46,18 @@ def check_integer_ranges(spec: DatasetSpec, rows: Mapping[str, int], source: str
                     problem = integer_range_problem(column.type, *span)
                     if problem:
                         problem = f"keys of {column.table}.{column.column} reach {span[1]:,}, beyond {column.type}"
+            elif isinstance(column, (PositionColumn, ChildrenAggColumn)):
+                problem = _child_count_problem(spec, table_name, column)
             if problem:
                 raise SpecError(f"{source}: table {table_name!r}, column {column_name!r}: {problem}")
+
+
+def _child_count_problem(spec: DatasetSpec, table: str, column: PositionColumn | ChildrenAggColumn) -> str | None:
+    """Positions reach start + max children - 1; a count of children reaches the child table's max."""
+    if isinstance(column, PositionColumn):
+        parent = spec.tables[table].parent
+        return None if parent is None else integer_range_problem(column.type, column.start, column.start + parent.count.max - 1)
+    child = spec.tables.get(column.table)
+    if column.agg != "count" or child is None or child.parent is None:
+        return None
+    return integer_range_problem(column.type, 0, child.parent.count.max)

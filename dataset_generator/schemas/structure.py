@@ -8,7 +8,16 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .base import NUMERIC_TYPES, ColumnBase, ColumnType, SpecView, check_finite, column_of, parent_table
+from .base import (
+    NUMERIC_TYPES,
+    ColumnBase,
+    ColumnType,
+    SpecView,
+    check_finite,
+    check_integer_values,
+    column_of,
+    parent_table,
+)
 from .temporal import EventTimeColumn
 
 
@@ -18,6 +27,11 @@ class RoundRobinColumn(ColumnBase):
     gen: Literal["round_robin"]
     type: ColumnType = "string"
     values: list[Any] = Field(min_length=1)  # any YAML scalars, converted to the column type when generated
+
+    @model_validator(mode="after")
+    def _check_values(self) -> RoundRobinColumn:
+        check_integer_values(self.type, self.values)
+        return self
 
 
 class DayStartColumn(EventTimeColumn):
