@@ -202,3 +202,8 @@ def test_positions_and_child_counts_fit_their_type(tmp_path: Path) -> None:
     _refused(tmp_path, parent + child.replace("COLUMN", "{type: int8, gen: position}"), r"table 'c', column 'p': values reach 0\.\.299, beyond int8", 10)
     counted = parent.replace("      id: {type: int64, gen: sequence}", "      id: {type: int64, gen: sequence}\n      n: {type: int8, gen: children_agg, table: c, column: p, agg: count}")
     _refused(tmp_path, counted + child.replace("COLUMN", "{type: int32, gen: position}"), r"table 't', column 'n': values reach 0\.\.300, beyond int8", 7)
+
+
+def test_a_hidden_column_may_share_a_partition_column_name(tmp_path: Path) -> None:
+    spec = _load(tmp_path, TIMED.format(per_day=10, column="year: {type: int32, gen: uniform, low: 1, high: 9, hidden: true}"))
+    assert make_plan(spec, seed=1, options=WriterOptions()).total_rows == 100  # type: ignore[arg-type]

@@ -85,7 +85,7 @@ def make_plan(
     selected = select_tables(spec, tables)
     partitions = {name: effective_partition(spec, name, options.partition) for name in selected}
     for name, columns in partitions.items():
-        clash = [column for column in columns if column in spec.tables[name].columns]
+        clash = [column for column in columns if column in spec.tables[name].visible_columns]
         if clash:
             raise SpecError(
                 f"{spec.name}: table {name!r}, column {clash[0]!r}: has the name of a partition column "

@@ -116,7 +116,7 @@ class TableSpec(SpecModel):
             raise ValueError("partition_by needs a time-driven table (time:) or a child of one (parent:)")
         if self.partition_by != ["year", "month", "day"][: len(self.partition_by)]:
             raise ValueError("partition_by must be a prefix of [year, month, day]")
-        clash = [name for name in self.partition_by if name in self.columns]
+        clash = [name for name in self.partition_by if name in self.visible_columns]  # hidden ones are not written
         if clash:
             raise ValueError(
                 f"column {clash[0]!r} has the name of a partition column (partition_by: {', '.join(self.partition_by)}); "
