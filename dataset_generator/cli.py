@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .errors import DatasetGeneratorError
+from .errors import DatasetGeneratorError, TableExistsError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -39,7 +39,8 @@ class _OneLineErrors(click.Group):
         except DatasetGeneratorError as exc:
             if os.environ.get("DATASET_GENERATOR_DEBUG"):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            hint = "; use --mode overwrite to replace it or --mode append to add to it"  # the API says mode="..."
+            click.echo(f"error: {exc.subject + hint if isinstance(exc, TableExistsError) else exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             committed = getattr(exc, "committed", ())
@@ -135,6 +136,21 @@ def _with_options(options: list[Any]) -> Any:
     return decorate
 
 
+_TARGET_PREFIX = "target_"  # click parameter names of the writers' target flags: target_<field>
+
+
+def _writer_target_options() -> list[Any]:
+    """A click option per flag of the registered writers' target specs, help prefixed by the formats taking it."""
+    from .writers.registry import target_flag_index
+
+    kinds = {bool: {"is_flag": True}, dict: {"multiple": True, "metavar": "KEY=VALUE"}}
+    return [
+        click.option(flag.flag, _TARGET_PREFIX + flag.field, help=f"{', '.join(formats)}: {flag.help}",
+                     **kinds.get(flag.type, {"type": flag.type, "metavar": flag.metavar}))  # type: ignore[arg-type]
+        for flag, formats in target_flag_index().values()
+    ]  # fmt: skip
+
+
 _target_options = [
     click.option("--s3-uri", default=None, help="Bucket root, e.g. s3://my-bucket."),
     click.option("--s3-key", default=None, help="Access key id (default: AWS environment/profile)."),
@@ -143,25 +159,14 @@ _target_options = [
     click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1)."),
     click.option("--s3-profile", default=None, help="AWS profile for credentials (default: AWS_PROFILE)."),
     click.option("--s3-part-size", type=int, default=None, metavar="BYTES", help="Multipart part size (default 16 MiB)."),
-    click.option("--catalog-uri", default=None, help="iceberg: catalog URI (sqlite:///..., postgresql://..., http(s):// REST)."),
-    click.option("--catalog-name", default=None, help="iceberg: catalog name."),
-    click.option("--namespace", default=None, help="iceberg: namespace of the tables (default 'default')."),
-    click.option("--catalog-property", "catalog_properties", multiple=True, metavar="KEY=VALUE", help="iceberg: catalog property (repeatable)."),
-    click.option("--metadata-uri", default=None, help="ducklake: metadata database (a path, sqlite:... or postgres:...)."),
-    click.option("--data-path", default=None, help="ducklake: DATA_PATH of the lake (default <output>/data/)."),
-]
-
-# Which target flags each table format takes, as constructor keyword arguments.
-_FORMAT_FLAGS = {
-    "iceberg": ("catalog_uri", "catalog_name", "namespace", "catalog_properties"),
-    "ducklake": ("metadata_uri", "data_path"),
-}
+] + _writer_target_options()
 
 
 def _create_writer(format_name: str, output: str, options: Any, target: dict[str, Any]) -> Any:
-    """A writer from --format, --output and the target flags (S3 and catalog options)."""
+    """A writer from --format, --output and the target flags (S3, and the format's own from its target spec)."""
     from .storage import S3Config, is_s3_uri
-    from .writers.registry import create_writer
+    from .writers.registry import create_writer, get_target_spec, target_flag_index
+    from .writers.targets import target_flags
 
     s3_fields = {
         "uri": target.pop("s3_uri"),
@@ -176,15 +181,14 @@ def _create_writer(format_name: str, output: str, options: Any, target: dict[str
     s3 = None
     if given or part_size is not None or is_s3_uri(output):
         s3 = S3Config(**given, **({"multipart_chunk_bytes": part_size} if part_size is not None else {}))
-    if target.get("catalog_properties"):
-        target["catalog_properties"] = _parse_params(target["catalog_properties"], "--catalog-property")
-    extra = {name: value for name, value in target.items() if value not in (None, ())}
-    allowed = _FORMAT_FLAGS.get(format_name, ())
-    misplaced = [name for name in extra if name not in allowed]
-    if misplaced:
-        flag = "--" + misplaced[0].replace("_", "-").replace("catalog-properties", "catalog-property")
-        raise click.UsageError(f"{flag} does not apply to --format {format_name}")
-    return create_writer(format_name, output_uri=output, s3=s3, options=options, **extra)
+    flags = {flag.field: flag for flag, _formats in target_flag_index().values()}
+    values = {name[len(_TARGET_PREFIX) :]: value for name, value in target.items() if value not in (None, (), False)}
+    taken = {flag.field for flag in target_flags(get_target_spec(format_name))} if values else set()
+    for name, value in values.items():
+        if name not in taken:
+            raise click.UsageError(f"{flags[name].flag} does not apply to --format {format_name}")
+        values[name] = _parse_params(value, flags[name].flag) if flags[name].multiple else value
+    return create_writer(format_name, output_uri=output, s3=s3, options=options, **values)
 
 
 @cli.command("info")

@@ -45,6 +45,22 @@ class GenerationFailed(DatasetGeneratorError):
     exit_code: ClassVar[int] = 1
 
 
+class TableExistsError(WriterError):
+    """Mode "error" and the table already exists. `table`, `location` and `version` (the format's version or
+    snapshot, None for plain files) say which; the message names the modes that would proceed."""
+
+    def __init__(self, table: str, location: str, version: str | None = None, *, kind: str = "table") -> None:
+        self.table = table
+        self.location = location
+        self.version = version
+        self.kind = kind
+        at = f" (version {version})" if version is not None else ""
+        self.subject = f"{kind} {table!r} already exists at {location}{at}"
+        super().__init__(
+            f'{self.subject}; pass mode="overwrite" to replace it or mode="append" to add to it'
+        )
+
+
 class SizeLimitError(ParameterError):
     """A run is too large to be what was meant (its estimate passes the sane bound on bytes or files); pass
     `force=True` to run it anyway."""

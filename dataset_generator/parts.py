@@ -230,7 +230,7 @@ def commit_parts(writer: TableWriter, *, run_id: str | None = None, discard: boo
 def open_for_run(writer: TableWriter, table: TableInfo, run_id: str) -> TableHandle:
     """`open_table` with the parts' run id: passed in where the writer takes it, else set on the handle."""
     if "run_id" in inspect.signature(writer.open_table).parameters:
-        return writer.open_table(table, run_id=run_id)  # type: ignore[call-arg]
+        return writer.open_table(table, run_id=run_id)
     # Writers that only store the run id on the handle (names, commit metadata) are equally served.
     return dataclasses.replace(writer.open_table(table), run_id=run_id)
 

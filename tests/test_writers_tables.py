@@ -130,7 +130,7 @@ def test_delta_modes_and_time_travel(tmp_path: Path, duckdb_con) -> None:
 
     location = tmp_path / "transactions"
     _run(_delta(tmp_path))
-    with pytest.raises(WriterError, match="--mode overwrite"):
+    with pytest.raises(WriterError, match="mode=.overwrite."):
         _delta(tmp_path).open_table(transactions_info())
 
     _run(_delta(tmp_path, mode="append"))
@@ -249,7 +249,7 @@ def test_iceberg_create_read_back(tmp_path: Path, duckdb_con, spawn_pool) -> Non
 
 def test_iceberg_modes_and_time_travel(tmp_path: Path, duckdb_con) -> None:
     _run(_iceberg(tmp_path))
-    with pytest.raises(WriterError, match="--mode overwrite"):
+    with pytest.raises(WriterError, match="mode=.overwrite."):
         _iceberg(tmp_path).open_table(transactions_info())
 
     _run(_iceberg(tmp_path, mode="append"))
@@ -396,7 +396,7 @@ def test_ducklake_create_read_back(tmp_path: Path, duckdb_con, spawn_pool) -> No
 
 def test_ducklake_modes_and_time_travel(tmp_path: Path, duckdb_con) -> None:
     _run(_ducklake(tmp_path))
-    with pytest.raises(WriterError, match="--mode overwrite"):
+    with pytest.raises(WriterError, match="mode=.overwrite."):
         _ducklake(tmp_path).open_table(transactions_info())
     _run(_ducklake(tmp_path, mode="append"))
     assert _snapshots(tmp_path) == 3

@@ -91,7 +91,7 @@ def test_jsonl_child_table_and_modes(tmp_path: Path) -> None:
     files = write_files(writer, handle, child_by_partition())
     writer.commit(handle, files)
     assert files[0].path.endswith(".jsonl") and "year=2024" in files[0].path
-    with pytest.raises(WriterError, match="--mode overwrite"):
+    with pytest.raises(WriterError, match="mode=.overwrite."):
         writer.open_table(child_info())
     appender = create_writer("jsonl", output_uri=str(tmp_path), options=WriterOptions(mode="append"))
     handle = appender.open_table(child_info())

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import WriterError
+from ..sql import sql_literal
 
 try:
     import duckdb
@@ -64,7 +65,7 @@ def connect_duckdb(extensions: list[str], database: str = ":memory:") -> duckdb.
     try:
         for name, path in paths:
             try:
-                con.execute(f"LOAD '{_quote(os.fspath(path))}'")
+                con.execute(f"LOAD {sql_literal(os.fspath(path))}")
             except duckdb.Error as exc:
                 raise WriterError(f"could not load DuckDB extension {name!r} from {path}: {exc}") from exc
     except BaseException:
@@ -77,7 +78,3 @@ def connect_duckdb(extensions: list[str], database: str = ":memory:") -> duckdb.
 def _private_extension_dir() -> str:
     # Private and empty (one per process): nothing cached from another DuckDB build can be picked up.
     return tempfile.mkdtemp(prefix="dsgen-duckdb-ext-")
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")

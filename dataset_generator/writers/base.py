@@ -1,106 +1,83 @@
 """The writer protocol: two-phase, so that any engine (a local pool, a Dask cluster) can drive it.
 
-    open_table(table)                   -> TableHandle   on the client, checks the mode
-    write_file(handle, partition, i, batches) -> FileInfo in any worker, one data file, not yet visible
-    commit(handle, files)               -> CommitInfo    on the client, one atomic step per table
-    abort(handle, files)                                 removes what a failed run wrote
+    check()                                   on the client, before anything is generated
+    open_table(table, run_id=None)            -> TableHandle   on the client, checks the mode
+    write_file(handle, partition, i, batches) -> FileInfo      in any worker, one data file, not yet visible
+    commit(handle, files)                     -> CommitInfo    on the client, one atomic step per table
+    abort(handle, files)                                       removes what this run wrote, nothing else
 
-Handles and FileInfos are small picklable values; writers hold no open resources between calls.
+Handles and FileInfos are small picklable values; writers hold no open resources between calls (a writer is
+pickled to worker processes and Dask workers, which rebuild their own storage client).
+
+Where the pieces live: `file_table.py` (plain files with a `_SUCCESS` manifest: Parquet, CSV, JSON lines),
+`table_format.py` (Parquet data files committed by a table format: Delta, Iceberg, DuckLake), the encoders
+(`parquet_encoding.py`, `text.py`), the partition helpers (`partitions.py`), and each writer's typed target
+configuration (`targets.py`).
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, partition_path
+from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
 from ..errors import WriterError
 from ..options import WriterOptions
 from ..storage import S3Config, Storage, open_storage
+from .targets import WriterTarget, build_target
 
 SUCCESS_MARKER = "_SUCCESS"
+"""The manifest a file table's commit writes last, inside the table directory."""
 STAGING_DIR = "_temporary"
-
-
-def identity_partitioned(table: TableInfo) -> bool:
-    """True when partition values do not derive from a column of the table (a child partitioned by its
-    parent's time): table formats then store year/month/day as real string columns."""
-    return bool(table.partition_columns) and table.time_column is None
-
-
-def schema_with_partition_columns(table: TableInfo) -> pa.Schema:
-    """The table's schema, plus year/month/day string columns when it is identity-partitioned."""
-    if not identity_partitioned(table):
-        return table.schema
-    present = set(table.schema.names)
-    extra = [pa.field(name, pa.string()) for name in table.partition_columns if name not in present]
-    return pa.schema(list(table.schema) + extra)
-
-
-def add_partition_columns(
-    batches: Iterable[pa.RecordBatch], partition: PartitionValues, schema: pa.Schema
-) -> Iterator[pa.RecordBatch]:
-    """Append the partition values as constant columns, to match `schema_with_partition_columns`."""
-    values = dict(partition)
-    for batch in batches:
-        constants = [
-            pa.repeat(pa.scalar(values.get(field.name), pa.string()), batch.num_rows)
-            for field in schema
-            if field.name not in batch.schema.names
-        ]
-        yield pa.RecordBatch.from_arrays([*batch.columns, *constants], schema=schema)
+"""Where file tables stage a run's files before its commit moves them into place."""
 
 
 def new_run_id() -> str:
+    """A fresh run id: UTC-free local time to the second and 8 random hex digits (`20240101T120000-1a2b3c4d`)."""
     return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
-def rebatch(batches: Iterable[pa.RecordBatch], rows_per_group: int) -> Iterator[pa.Table]:
-    """Regroup a stream of batches into tables of exactly `rows_per_group` rows (the last may be shorter).
-
-    Row groups then depend only on the row count, never on how the generator happened to batch rows,
-    which keeps files byte-identical across chunk sizes.
-    """
-    pending: list[pa.RecordBatch] = []
-    pending_rows = 0
-    for batch in batches:
-        offset = 0
-        while offset < batch.num_rows:
-            take = min(rows_per_group - pending_rows, batch.num_rows - offset)
-            pending.append(batch.slice(offset, take))
-            pending_rows += take
-            offset += take
-            if pending_rows == rows_per_group:
-                yield pa.Table.from_batches(pending)
-                pending, pending_rows = [], 0
-    if pending_rows:
-        yield pa.Table.from_batches(pending)
-
-
 class TableWriter(ABC):
-    """Base class of every writer. Subclasses set `name` and implement the four protocol methods."""
+    """Base class of every writer.
+
+    A subclass sets `name` (the format name), `description`, and, when it takes options beyond the output
+    location, S3 and `WriterOptions`, `target_spec`: a `WriterTarget` dataclass whose fields are the keyword
+    arguments of its constructor and, through the CLI, its format flags. It implements `open_table`,
+    `write_file`, `commit` and `abort`.
+
+    Args:
+        output_uri: a local directory or `s3://bucket/prefix`.
+        s3: credentials and endpoint for an S3 output (None: the environment's).
+        options: layout and encoding (`WriterOptions()` when None).
+        **target: the fields of `target_spec`.
+    Raises:
+        WriterError: no output location, or a keyword the format does not take.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    target_spec: ClassVar[type[WriterTarget]] = WriterTarget
     # Whether `commit` can take files written elsewhere (by Dask workers or `--parts` runs).
     supports_external_commit: ClassVar[bool] = True
 
-    def __init__(self, output_uri: str, s3: S3Config | None = None, options: WriterOptions | None = None) -> None:
+    def __init__(
+        self, output_uri: str, s3: S3Config | None = None, options: WriterOptions | None = None, **target: Any
+    ) -> None:
         if not output_uri:
-            raise WriterError("an output location is required (--output PATH or s3://bucket/prefix)")
+            raise WriterError("an output location is required (a directory or s3://bucket/prefix)")
         self.output_uri = output_uri
         self.s3 = s3
         self.options = options or WriterOptions()
+        self.target = build_target(self.target_spec, self.name, target)
 
     @property
     def storage(self) -> Storage:
-        # Built on first use and not pickled: workers rebuild their own (see __getstate__).
+        """The output's storage, built on first use and never pickled: workers rebuild their own."""
         storage = self.__dict__.get("_storage")
         if storage is None:
             storage = open_storage(self.output_uri, self.s3)
@@ -116,18 +93,48 @@ class TableWriter(ABC):
         return f"{type(self).__name__}(output_uri={self.output_uri!r}, options={self.options!r})"
 
     def check(self) -> None:
-        """Fail fast, before any data is generated, when the output cannot be written."""
+        """Fail fast, before any data is generated, when the output cannot be written.
+
+        Raises:
+            StorageError: the output location cannot be reached or written.
+        """
         self.storage.check_writable()
 
+    def is_committed(self, table: TableInfo) -> bool:
+        """Whether the table's latest commit was made by an identical run: it records `table.fingerprint`.
+
+        The runs layer skips such a table in mode "error", so re-running a command after a crash between two
+        tables' commits works. Writers that record the fingerprint with each commit override this; the
+        default (False) keeps the old behaviour: the table exists, and "error" mode refuses it.
+        """
+        return False
+
     @abstractmethod
-    def open_table(self, table: TableInfo) -> TableHandle:
-        """Check the mode and prepare the table. Writers may accept a keyword `run_id` (see FileTableWriter):
-        a `--parts` commit re-opens each table with the run id the parts wrote their files under."""
+    def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
+        """Check the mode against what the target holds and prepare the table for one run (client only).
+
+        Args:
+            table: the planned table.
+            run_id: the run id to write under; None draws a new one. A `--parts` commit passes the run id the
+                parts wrote their files under.
+        Returns:
+            The handle every `write_file` and the `commit` or `abort` of this table take.
+        Raises:
+            TableExistsError: mode "error" and the table already exists.
+            WriterError: the target holds something else (another format, files not written by this tool), a
+                concurrent run holds the table, or an append does not fit the existing table.
+        """
 
     def part_handle(self, table: TableInfo, run_id: str) -> TableHandle:
-        """The handle one part of a `--parts` run writes its files with: no checks and no side effects,
-        because parts run uncoordinated, concurrently, in any order; the commit re-opens the table and
-        checks the mode. Writers whose files do not live under `<output>/<table>` must override this."""
+        """The handle one part of a `--parts` run writes its files with.
+
+        No checks that write and no side effects: parts run uncoordinated, concurrently, in any order; the
+        commit re-opens the table with `open_table(table, run_id=run_id)` and checks the mode. The location
+        must equal the one `open_table` gives. Writers whose files do not live under `<output>/<table>` override it.
+
+        Raises:
+            TableExistsError: the writer can tell without side effects that an "error" run must fail.
+        """
         return TableHandle(table=table, run_id=run_id, location=self.storage.join(table.name), mode=self.options.mode)
 
     @abstractmethod
@@ -139,171 +146,38 @@ class TableWriter(ABC):
         batches: Iterable[pa.RecordBatch],
         *,
         only_file: bool = False,
-    ) -> FileInfo: ...
-
-    @abstractmethod
-    def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo: ...
-
-    @abstractmethod
-    def abort(self, handle: TableHandle, files: list[FileInfo]) -> None: ...
-
-
-class FileTableWriter(TableWriter):
-    """Plain files (Parquet, CSV, JSON lines) in a Hive layout with a `_SUCCESS` marker per table.
-
-    Files are written under `<table>/_temporary/<run id>/` and moved into place by `commit`, so a failed
-    or interrupted run never leaves a table that looks complete. Where renames are not cheap (object
-    stores), files go straight to their final key; the object only appears when its upload completes,
-    and `_SUCCESS` is still written last.
-    """
-
-    extension: ClassVar[str]
-
-    @abstractmethod
-    def _encode(self, sink: BinaryIO, table: TableInfo, batches: Iterable[pa.RecordBatch]) -> tuple[int, dict]:
-        """Write `batches` to `sink`; return (rows written, per-file stats)."""
-
-    def _file_suffix(self) -> str:
-        return self.extension
-
-    def _is_own_file(self, relative: str) -> bool:
-        name = relative.rsplit("/", 1)[-1]
-        return (
-            relative.startswith(STAGING_DIR + "/")
-            or name == SUCCESS_MARKER
-            or (name.endswith(self._file_suffix()) and (name.startswith("part-") or "/" not in relative))
-            or name.startswith(".")
-        )
-
-    def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
-        storage = self.storage
-        location = storage.join(table.name)
-        existing = storage.list_files(location)
-        if run_id is not None:
-            # A `--parts` commit: this run's staged files are not "existing" data to check or replace.
-            # (In append mode on object stores they are already on final keys, named with the run id.)
-            own_staging = storage.join(location, STAGING_DIR, run_id) + "/"
-            own_suffix = f"-{run_id}{self._file_suffix()}"
-            existing = [path for path in existing if not (path.startswith(own_staging) or path.endswith(own_suffix))]
-        relative = [_relative(location, path) for path in existing]
-        complete = SUCCESS_MARKER in relative
-        mode = self.options.mode
-        foreign = [path for path in relative if not self._is_own_file(path)]
-        if existing and mode == "error":
-            if complete:
-                raise WriterError(
-                    f"table {table.name!r} already exists at {location}; "
-                    "use --mode overwrite to replace it or --mode append to add to it"
-                )
-            if foreign:
-                raise WriterError(
-                    f"output {location} is not empty and was not written by dataset-generator "
-                    f"(found {foreign[0]}); choose an empty location"
-                )
-            # Leftovers of an interrupted run of ours: safe to clear, so re-running the command just works.
-            if run_id is None:
-                storage.remove_tree(location)
-                existing = []
-            # With a run id, the parts may have written straight to final keys (object stores): nothing is
-            # removed here, and commit removes the leftovers this run did not write.
-        if mode == "append" and existing and not complete:
-            raise WriterError(
-                f"cannot append to {location}: it holds an incomplete run (no {SUCCESS_MARKER}); "
-                "use --mode overwrite"
-            )
-        previous = tuple(path for path in existing if _relative(location, path) != SUCCESS_MARKER)
-        if mode == "overwrite" and not storage.cheap_rename:
-            # New files land on their final keys while the run goes on: the table must stop looking complete.
-            storage.remove([storage.join(location, SUCCESS_MARKER)])
-        return TableHandle(
-            table=table, run_id=run_id or new_run_id(), location=location, mode=mode, previous_files=previous
-        )
-
-    def part_handle(self, table: TableInfo, run_id: str) -> TableHandle:
-        storage = self.storage
-        location = storage.join(table.name)
-        marker = storage.join(location, SUCCESS_MARKER)
-        mode = self.options.mode
-        # Read-only checks every part can afford: where files land on their final keys (object stores),
-        # a part of an "error" run must not overwrite a complete table before the commit refuses it.
-        if mode == "error" and storage.exists(marker):
-            raise WriterError(
-                f"table {table.name!r} already exists at {location}; "
-                "use --mode overwrite to replace it or --mode append to add to it"
-            )
-        if mode == "overwrite" and not storage.cheap_rename:
-            storage.remove([marker])  # idempotent: parts may race on it
-        return TableHandle(table=table, run_id=run_id, location=location, mode=mode)
-
-    def _final_relative(self, handle: TableHandle, partition: PartitionValues, file_index: int, only_file: bool) -> str:
-        suffix = self._file_suffix()
-        # Run-unique names where a new file could otherwise replace a live one: appends, and overwrites on
-        # object stores (files go straight to their final keys there; a failed overwrite must not have
-        # replaced any old file, so that abort leaves the old files as they were).
-        unique = handle.mode == "append" or (bool(handle.previous_files) and not self.storage.cheap_rename)
-        if unique:
-            name = f"part-{file_index:05d}-{handle.run_id}{suffix}"
-        elif only_file and not partition:
-            name = f"{handle.table.name}{suffix}"
-        else:
-            name = f"part-{file_index:05d}{suffix}"
-        directory = partition_path(partition)
-        return f"{directory}/{name}" if directory else name
-
-    def write_file(
-        self,
-        handle: TableHandle,
-        partition: PartitionValues,
-        file_index: int,
-        batches: Iterable[pa.RecordBatch],
-        *,
-        only_file: bool = False,
     ) -> FileInfo:
-        storage = self.storage
-        relative = self._final_relative(handle, partition, file_index, only_file)
-        final = storage.join(handle.location, relative)
-        staged = storage.join(handle.location, STAGING_DIR, handle.run_id, relative) if storage.cheap_rename else final
-        with storage.open_write(staged) as sink:
-            rows, stats = self._encode(sink, handle.table, batches)
-        return FileInfo(
-            table=handle.table.name,
-            path=final,
-            staged_path=staged,
-            rows=rows,
-            bytes=storage.size(staged),
-            partition=partition,
-            stats=stats,
-        )
+        """Write one data file, invisible to readers until `commit` (any worker, any process).
 
+        Args:
+            handle: from `open_table` or `part_handle`.
+            partition: the Hive partition values of every row of the file.
+            file_index: the file's number within its partition (names are derived from it, never from timing).
+            batches: the rows, as record batches of the table's schema.
+            only_file: the single file of an unpartitioned table (named after the table where the format can).
+        Returns:
+            Where the file is staged and goes, its rows, bytes and the format's per-file stats.
+        Raises:
+            StorageError, OSError: the file could not be written; nothing of it is left behind.
+        """
+
+    @abstractmethod
     def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
-        storage = self.storage
-        marker = storage.join(handle.location, SUCCESS_MARKER)
-        storage.remove([marker])
-        new_paths = {info.path for info in files}
-        # previous_files are empty in "error" mode unless open_table kept a `--parts` run's leftovers.
-        if handle.mode != "append":
-            storage.remove(path for path in handle.previous_files if path not in new_paths)
-        for info in files:
-            if info.staged_path != info.path:
-                storage.move(info.staged_path, info.path)
-        self._clear_staging(handle)
-        rows = sum(info.rows for info in files)
-        size = sum(info.bytes for info in files)
-        summary = {"run_id": handle.run_id, "mode": handle.mode, "files": len(files), "rows": rows, "bytes": size}
-        storage.write_bytes(marker, (json.dumps(summary, sort_keys=True) + "\n").encode())
-        return CommitInfo(table=handle.table.name, location=handle.location, files=len(files), rows=rows, bytes=size)
+        """Make `files` the table's new content (overwrite) or add them (append, and a new table), in one step.
 
+        Once the format's commit has landed (the `_SUCCESS` manifest, the Delta log entry, the Iceberg
+        metadata swap, the DuckLake transaction), nothing may delete its files.
+
+        Args:
+            handle: from `open_table` (with the parts' run id for a `--parts` commit).
+            files: every file written for the table in this run, in path order.
+        Returns:
+            The committed totals and the format's version.
+        Raises:
+            WriterError: the commit failed before landing (or conflicted with another writer); nothing is visible.
+        """
+
+    @abstractmethod
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
-        self.storage.remove(info.staged_path for info in files)
-        self._clear_staging(handle)
-
-    def _clear_staging(self, handle: TableHandle) -> None:
-        storage = self.storage
-        staging = storage.join(handle.location, STAGING_DIR)
-        storage.remove_tree(storage.join(staging, handle.run_id))
-        if not storage.list_files(staging):  # other runs may still be staging here (concurrent appends)
-            storage.remove_tree(staging)
-
-
-def _relative(location: str, path: str) -> str:
-    return path[len(location) :].lstrip("/")
+        """Remove what this run wrote for the table (its staged files, a table it created and never
+        committed); never a file of another run or a foreign file. Safe to call more than once."""

@@ -1,140 +1,27 @@
 """CSV files in a Hive layout (`<table>/year=2024/month=01/day=01/part-00000.csv.gz`), one header row per file.
 
-Compression for text formats: `gzip` and `zstd` (with their levels) and `none`. `snappy`, the default of
-`WriterOptions`, is a Parquet page codec that no CSV/JSON reader understands as a file codec, so here it
-means "no compression" (the default for text output). `brotli` and `lz4` are refused with a one-line error:
-few text readers accept them, so silently picking another codec would surprise the user.
+Codecs as for every text format (see text.py): gzip, zstd or none; the default `snappy` means none.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
-from abc import abstractmethod
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from typing import BinaryIO, ClassVar
+from typing import ClassVar
 
 import polars as pl
-import pyarrow as pa
 
-from ..contracts import TableInfo
-from ..errors import WriterError
-from ..options import WriterOptions
-from ..storage import S3Config
-from .base import FileTableWriter, rebatch
-
-# WriterOptions codec -> text file codec (None = uncompressed).
-TEXT_CODECS: dict[str, str | None] = {"none": None, "snappy": None, "gzip": "gzip", "zstd": "zstd"}
-TEXT_EXTENSIONS: dict[str | None, str] = {None: "", "gzip": ".gz", "zstd": ".zst"}
-_DEFAULT_GZIP_LEVEL = 6
-_SUBSECOND_FORMATS: dict[str, str] = {"s": "", "ms": "%.3f", "us": "%.6f", "ns": "%.9f"}
-
-
-def text_codec(options: WriterOptions, format_name: str) -> str | None:
-    try:
-        return TEXT_CODECS[options.compression]
-    except KeyError:
-        raise WriterError(
-            f"compression {options.compression!r} is not supported for {format_name}; "
-            "use --compression gzip, zstd or none"
-        ) from None
-
-
-def iso_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
-    """Render datetime columns as ISO-8601 strings ('2024-01-01T08:30:00.000000', '+00:00' when zoned).
-
-    Polars' own JSON output uses a space separator and variable precision; a fixed format keeps the text
-    output identical across writers and parseable by every reader.
-    """
-    conversions = []
-    for name, dtype in frame.schema.items():
-        if isinstance(dtype, pl.Datetime):
-            fmt = "%Y-%m-%dT%H:%M:%S" + _SUBSECOND_FORMATS.get(dtype.time_unit or "us", "%.6f")
-            if dtype.time_zone:
-                fmt += "%:z"
-            conversions.append(pl.col(name).dt.to_string(fmt))
-    return frame.with_columns(conversions) if conversions else frame
-
-
-class _ZstdFrames(io.RawIOBase):
-    """A write-only stream that compresses each `write` as one zstd frame.
-
-    pyarrow's streaming compressor takes no level, so each row group goes through `pyarrow.Codec` with the
-    requested level; concatenated zstd frames are a valid zstd file for every reader (zstd, DuckDB, Polars).
-    """
-
-    def __init__(self, sink: BinaryIO, level: int | None) -> None:
-        super().__init__()
-        self._sink = sink
-        self._codec = pa.Codec("zstd", compression_level=level)
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        if len(data):
-            self._sink.write(self._codec.compress(data, asbytes=True))
-        return len(data)
-
-
-class TextFileWriter(FileTableWriter):
-    """Shared by CSV and JSON lines: row groups are rendered by Polars (vectorised) and streamed out."""
-
-    extension: ClassVar[str]
-    format_label: ClassVar[str]
-
-    def __init__(
-        self, output_uri: str, s3: S3Config | None = None, options: WriterOptions | None = None
-    ) -> None:
-        super().__init__(output_uri, s3=s3, options=options)
-        # Checked here so a bad codec fails before any data is generated.
-        self.codec = text_codec(self.options, self.format_label)
-
-    def _file_suffix(self) -> str:
-        return self.extension + TEXT_EXTENSIONS[self.codec]
-
-    @contextmanager
-    def _compressed(self, sink: BinaryIO) -> Iterator[BinaryIO]:
-        if self.codec is None:
-            yield sink
-        elif self.codec == "gzip":
-            level = self.options.compression_level or _DEFAULT_GZIP_LEVEL
-            # mtime=0: the same rows give the same bytes, run after run.
-            with gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=level, mtime=0) as stream:
-                yield stream  # type: ignore[misc]
-        else:
-            yield _ZstdFrames(sink, self.options.compression_level)  # type: ignore[misc]
-
-    def _encode(
-        self, sink: BinaryIO, table: TableInfo, batches: Iterable[pa.RecordBatch]
-    ) -> tuple[int, dict]:
-        rows = 0
-        with self._compressed(sink) as stream:
-            first = True
-            for group in rebatch(batches, self.options.effective_row_group_rows):
-                stream.write(self._render(iso_timestamps(pl.from_arrow(group)), header=first))  # type: ignore[arg-type]
-                rows += group.num_rows
-                first = False
-            if first:
-                # An empty file still says what its columns are (CSV header; nothing for JSON lines).
-                empty = pl.from_arrow(table.schema.empty_table())
-                stream.write(self._render(iso_timestamps(empty), header=True))  # type: ignore[arg-type]
-        return rows, {}
-
-    @abstractmethod
-    def _render(self, frame: pl.DataFrame, *, header: bool) -> bytes: ...
+from .text import TextFileWriter
 
 
 class CsvWriter(TextFileWriter):
+    """CSV with a header row per file, ISO-8601 timestamps."""
+
     name: ClassVar[str] = "csv"
-    description: ClassVar[str] = (
-        "CSV files with a header row, Hive-partitioned, optionally gzip/zstd compressed"
-    )
+    description: ClassVar[str] = "CSV files with a header row, Hive-partitioned, optionally gzip/zstd compressed"
     extension: ClassVar[str] = ".csv"
     format_label: ClassVar[str] = "CSV"
 
-    def _render(self, frame: pl.DataFrame, *, header: bool) -> bytes:
+    def _render(self, frame: pl.DataFrame, header: bool) -> bytes:
         buffer = io.BytesIO()
         frame.write_csv(buffer, include_header=header)
         return buffer.getvalue()

@@ -26,13 +26,13 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import DeltaError
-from deltalake.transaction import AddAction, CommitProperties, create_table_with_add_actions
+from deltalake.transaction import AddAction, CommitProperties, RemoveAction, create_table_with_add_actions
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
-from ..errors import WriterError
+from ..errors import TableExistsError, WriterError
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
-from .parquet import ParquetWriter
+from .table_format import TableFormatWriter
 
 DELTA_LOG = "_delta_log"
 # Strings longer than this get no min/max stats: a truncated max would no longer bound the column.
@@ -46,7 +46,7 @@ def delta_storage_options(s3: S3Config | None, uri: str) -> dict[str, str] | Non
     return (s3 or S3Config()).delta_storage_options()
 
 
-class DeltaWriter(ParquetWriter):
+class DeltaWriter(TableFormatWriter):
     name: ClassVar[str] = "delta"
     description: ClassVar[str] = "Delta Lake tables, one transaction per table per run"
 
@@ -78,10 +78,7 @@ class DeltaWriter(ParquetWriter):
                     "choose an empty location"
                 )
         elif mode == "error":
-            raise WriterError(
-                f"Delta table {table.name!r} already exists at {location} (version {existing.version()}); "
-                "use --mode overwrite to replace it or --mode append to add to it"
-            )
+            raise TableExistsError(table.name, location, str(existing.version()), kind="Delta table")
         elif mode == "append":
             current = existing.schema().to_arrow()
             wanted = _delta_arrow_schema(table)
@@ -90,7 +87,7 @@ class DeltaWriter(ParquetWriter):
             ):
                 raise WriterError(
                     f"cannot append to Delta table {table.name!r}: its columns or partitioning differ from this "
-                    "dataset's; use --mode overwrite"
+                    "dataset's; use mode=\"overwrite\""
                 )
         version = existing.version() if existing is not None else None
         return TableHandle(
@@ -150,30 +147,20 @@ class DeltaWriter(ParquetWriter):
                     commit_properties=properties,
                 )
             else:
+                appended: list[AddAction | RemoveAction] = list(actions)
                 DeltaTable(uri, storage_options=options).create_write_transaction(
-                    actions, "append", schema, partition_by=partition_by, commit_properties=properties
+                    appended, "append", schema, partition_by=partition_by, commit_properties=properties
                 )
             version = DeltaTable(uri, storage_options=options).version()
         except DeltaError as exc:
             raise WriterError(
                 f"Delta commit of table {table.name!r} at {handle.location} failed: {exc}"
             ) from exc
-        return CommitInfo(
-            table=table.name,
-            location=handle.location,
-            files=len(files),
-            rows=sum(info.rows for info in files),
-            bytes=sum(info.bytes for info in files),
-            version=str(version),
-        )
+        return CommitInfo.from_files(table.name, handle.location, files, version=str(version))
 
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
-        storage = self.storage
-        storage.remove(info.path for info in files)
-        # A `--parts` handle carries no "exists": then assume the table may exist and keep the directory.
-        if not handle.extra.get("exists", True) and not storage.list_files(handle.location):
-            # The table never existed: leave no empty partition directories behind either.
-            storage.remove_tree(handle.location)
+        """Remove this run's data files (and the directory of a table this run would have created)."""
+        self.remove_run_files(handle, files)
 
 
 def _is_own_data_file(relative: str) -> bool:
@@ -182,6 +169,7 @@ def _is_own_data_file(relative: str) -> bool:
 
 
 def _delta_arrow_schema(table: TableInfo) -> pa.Schema:
+    # Delta keeps every partition column (derived or inherited) as a STRING column of its schema.
     present = set(table.schema.names)
     extra = [pa.field(name, pa.string()) for name in table.partition_columns if name not in present]
     return pa.schema(list(table.schema) + extra)

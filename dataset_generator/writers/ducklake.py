@@ -26,17 +26,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
-from ..errors import WriterError
+from ..errors import TableExistsError, WriterError
 from ..options import WriterOptions
+from ..sql import sql_identifier, sql_literal
 from ..storage import S3Config, is_s3_uri
 from ._duckdb import connect_duckdb, duckdb
-from .base import new_run_id, schema_with_partition_columns
-from .parquet import ParquetWriter
+from .base import new_run_id
+from .partitions import schema_with_partition_columns
+from .table_format import TableFormatWriter
+from .targets import DuckLakeTarget
 
 CATALOG_ALIAS = "lake"
 DEFAULT_METADATA_FILE = "catalog.ducklake"
@@ -48,29 +51,26 @@ _METADATA_EXTENSIONS: dict[str, str] = {"sqlite:": "sqlite_scanner", "postgres:"
 _DUCKLAKE_CODECS = {"none": "uncompressed"}
 
 
-class DuckLakeWriter(ParquetWriter):
+class DuckLakeWriter(TableFormatWriter):
+    """DuckLake tables; the target (`DuckLakeTarget`): `metadata_uri`, `data_path`, `schema`."""
+
     name: ClassVar[str] = "ducklake"
     description: ClassVar[str] = "DuckLake tables (DuckDB), one snapshot per table per run"
+    target_spec: ClassVar[type[DuckLakeTarget]] = DuckLakeTarget
+    target: DuckLakeTarget
 
     def __init__(
-        self,
-        output_uri: str,
-        s3: S3Config | None = None,
-        options: WriterOptions | None = None,
-        *,
-        metadata_uri: str | None = None,
-        data_path: str | None = None,
-        schema: str | None = None,
+        self, output_uri: str, s3: S3Config | None = None, options: WriterOptions | None = None, **target: Any
     ) -> None:
-        super().__init__(output_uri, s3=s3, options=options)
-        if metadata_uri is None and is_s3_uri(output_uri):
+        super().__init__(output_uri, s3=s3, options=options, **target)
+        if self.target.metadata_uri is None and is_s3_uri(output_uri):
             raise WriterError(
-                "DuckLake output on S3 needs its metadata elsewhere: pass --metadata-uri "
+                "DuckLake output on S3 needs its metadata elsewhere: pass metadata_uri "
                 "(a local .ducklake file, sqlite:<path> or postgres:<dsn>)"
             )
-        self.metadata_uri = metadata_uri
-        self.data_path = data_path
-        self.schema = schema or DEFAULT_SCHEMA
+        self.metadata_uri = self.target.metadata_uri
+        self.data_path = self.target.data_path
+        self.schema = self.target.schema or DEFAULT_SCHEMA
 
     # ------------------------------------------------------------------ connection (client only)
 
@@ -100,7 +100,7 @@ class DuckLakeWriter(ParquetWriter):
             if secret is not None:
                 con.execute(secret)
             con.execute(
-                f"ATTACH {_literal('ducklake:' + metadata)} AS {CATALOG_ALIAS} (DATA_PATH {_literal(self._data_path())})"
+                f"ATTACH {sql_literal('ducklake:' + metadata)} AS {CATALOG_ALIAS} (DATA_PATH {sql_literal(self._data_path())})"
             )
             yield con
         except duckdb.Error as exc:
@@ -109,7 +109,7 @@ class DuckLakeWriter(ParquetWriter):
             con.close()
 
     def _qualified(self, table: str) -> str:
-        return f"{CATALOG_ALIAS}.{_ident(self.schema)}.{_ident(table)}"
+        return f"{CATALOG_ALIAS}.{sql_identifier(self.schema)}.{sql_identifier(table)}"
 
     def _existing_columns(self, con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
         rows = con.execute(
@@ -133,19 +133,14 @@ class DuckLakeWriter(ParquetWriter):
         with self._connect() as con:
             columns = self._existing_columns(con, table.name)
             data_path = self._stored_data_path(con)
-            snapshot = con.execute(
-                f"SELECT max(snapshot_id) FROM ducklake_snapshots('{CATALOG_ALIAS}')"
-            ).fetchone()[0]
+            snapshot = _latest_snapshot(con)
         wanted = schema_with_partition_columns(table).names
         if columns is not None and mode == "error":
-            raise WriterError(
-                f"DuckLake table {table.name!r} already exists in {self._metadata()} (snapshot {snapshot}); "
-                "use --mode overwrite to replace it or --mode append to add to it"
-            )
+            raise TableExistsError(table.name, self._metadata(), str(snapshot), kind="DuckLake table")
         if columns is not None and mode == "append" and columns != list(wanted):
             raise WriterError(
                 f"cannot append to DuckLake table {table.name!r}: its columns differ from this dataset's; "
-                "use --mode overwrite"
+                "use mode=\"overwrite\""
             )
         location = _join(data_path, self.schema, table.name)
         return TableHandle(
@@ -213,17 +208,8 @@ class DuckLakeWriter(ParquetWriter):
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            snapshot = con.execute(
-                f"SELECT max(snapshot_id) FROM ducklake_snapshots('{CATALOG_ALIAS}')"
-            ).fetchone()[0]
-        return CommitInfo(
-            table=table.name,
-            location=handle.location,
-            files=len(files),
-            rows=sum(info.rows for info in files),
-            bytes=sum(info.bytes for info in files),
-            version=str(snapshot),
-        )
+            snapshot = _latest_snapshot(con)
+        return CommitInfo.from_files(table.name, handle.location, files, version=str(snapshot))
 
     def _create_table(self, con: duckdb.DuckDBPyConnection, table: TableInfo) -> None:
         schema = schema_with_partition_columns(table)
@@ -233,27 +219,29 @@ class DuckLakeWriter(ParquetWriter):
             described = con.execute("DESCRIBE SELECT * FROM dataset_generator_empty").fetchall()
         finally:
             con.unregister("dataset_generator_empty")
-        columns = ", ".join(f"{_ident(name)} {type_name}" for name, type_name, *_ in described)
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG_ALIAS}.{_ident(self.schema)}")
+        columns = ", ".join(f"{sql_identifier(name)} {type_name}" for name, type_name, *_ in described)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG_ALIAS}.{sql_identifier(self.schema)}")
         con.execute(f"CREATE TABLE {self._qualified(table.name)} ({columns})")
         keys = partition_keys(table)
         if keys:
             con.execute(f"ALTER TABLE {self._qualified(table.name)} SET PARTITIONED BY ({', '.join(keys)})")
 
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
-        storage = self.storage
-        storage.remove(info.path for info in files)
-        # A `--parts` handle carries no "exists": then assume the table may exist and keep the directory.
-        if not handle.extra.get("exists", True) and not storage.list_files(handle.location):
-            storage.remove_tree(handle.location)
+        """Remove this run's data files (and the directory of a table this run would have created)."""
+        self.remove_run_files(handle, files)
 
 
 def partition_keys(table: TableInfo) -> list[str]:
     """DuckLake partition key expressions: time transforms on the time column, or identity columns."""
     columns = list(table.partition_columns)
     if table.time_column is None:
-        return [_ident(name) for name in columns]
-    return [f"{name}({_ident(table.time_column)})" for name in columns]
+        return [sql_identifier(name) for name in columns]
+    return [f"{name}({sql_identifier(table.time_column)})" for name in columns]
+
+
+def _latest_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
+    row = con.execute(f"SELECT max(snapshot_id) FROM ducklake_snapshots({sql_literal(CATALOG_ALIAS)})").fetchone()
+    return row[0] if row else None
 
 
 def _local_metadata_file(metadata: str) -> str | None:
@@ -266,14 +254,6 @@ def _local_metadata_file(metadata: str) -> str | None:
 
 def _join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *parts])
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _first_line(exc: BaseException) -> str:

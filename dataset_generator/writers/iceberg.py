@@ -34,11 +34,13 @@ from pyiceberg.table import Table, TableProperties
 from pyiceberg.transforms import DayTransform, IdentityTransform, MonthTransform, Transform, YearTransform
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
-from ..errors import WriterError
+from ..errors import TableExistsError, WriterError
 from ..options import WriterOptions
 from ..storage import S3Config, is_s3_uri
-from .base import new_run_id, schema_with_partition_columns
-from .parquet import ParquetWriter
+from .base import new_run_id
+from .partitions import schema_with_partition_columns
+from .table_format import TableFormatWriter
+from .targets import IcebergTarget
 
 DEFAULT_CATALOG_NAME = "dataset_generator"
 DEFAULT_NAMESPACE = "default"
@@ -54,29 +56,28 @@ _ICEBERG_CODECS = {"none": "uncompressed"}
 _RUN_PROPERTY = "dataset-generator.run-id"
 
 
-class IcebergWriter(ParquetWriter):
+class IcebergWriter(TableFormatWriter):
+    """Iceberg tables; the target (`IcebergTarget`): `catalog_uri`, `catalog_name`, `namespace`,
+    `catalog_properties`."""
+
     name: ClassVar[str] = "iceberg"
     description: ClassVar[str] = "Apache Iceberg tables (pyiceberg), one snapshot per table per run"
+    target_spec: ClassVar[type[IcebergTarget]] = IcebergTarget
+    target: IcebergTarget
 
     def __init__(
-        self,
-        output_uri: str,
-        s3: S3Config | None = None,
-        options: WriterOptions | None = None,
-        *,
-        catalog_uri: str | None = None,
-        catalog_name: str | None = None,
-        namespace: str | None = None,
-        catalog_properties: dict[str, str] | None = None,
+        self, output_uri: str, s3: S3Config | None = None, options: WriterOptions | None = None, **target: Any
     ) -> None:
-        super().__init__(output_uri, s3=s3, options=options)
-        self.catalog_uri = catalog_uri
-        self.catalog_name = catalog_name or DEFAULT_CATALOG_NAME
-        self.namespace = namespace or DEFAULT_NAMESPACE
-        self.catalog_properties = dict(catalog_properties or {})
-        if catalog_uri is None and "uri" not in self.catalog_properties and is_s3_uri(output_uri):
+        if target.get("catalog_properties") is None:
+            target.pop("catalog_properties", None)
+        super().__init__(output_uri, s3=s3, options=options, **target)
+        self.catalog_uri = self.target.catalog_uri
+        self.catalog_name = self.target.catalog_name or DEFAULT_CATALOG_NAME
+        self.namespace = self.target.namespace or DEFAULT_NAMESPACE
+        self.catalog_properties = dict(self.target.catalog_properties)
+        if self.catalog_uri is None and "uri" not in self.catalog_properties and is_s3_uri(output_uri):
             raise WriterError(
-                "Iceberg output on S3 needs a catalog: pass --catalog-uri "
+                "Iceberg output on S3 needs a catalog: pass catalog_uri "
                 "(e.g. sqlite:////path/catalog.db, postgresql+psycopg2://…, or a REST catalog https://…)"
             )
 
@@ -184,11 +185,11 @@ class IcebergWriter(ParquetWriter):
             existing = None
         if existing is not None:
             if mode == "error":
-                raise WriterError(
-                    f"Iceberg table {'.'.join(identifier)!r} already exists "
-                    f"(snapshot {existing.current_snapshot().snapshot_id}); "  # type: ignore[union-attr]
-                    "use --mode overwrite to replace it or --mode append to add to it"
-                )
+                snapshot = existing.current_snapshot()
+                raise TableExistsError(
+                    ".".join(identifier), existing.location(), str(snapshot.snapshot_id) if snapshot else None,
+                    kind="Iceberg table",
+                )  # fmt: skip
             current = existing.schema().as_arrow()
             wanted = schema_with_partition_columns(table)
             if list(current.names) != list(wanted.names):
@@ -269,14 +270,8 @@ class IcebergWriter(ParquetWriter):
         except Exception as exc:  # catalog and validation errors come in many types
             raise WriterError(f"Iceberg commit of table {'.'.join(identifier)!r} failed: {exc}") from exc
         snapshot = committed.current_snapshot()
-        return CommitInfo(
-            table=handle.table.name,
-            location=handle.location,
-            files=len(files),
-            rows=sum(info.rows for info in files),
-            bytes=sum(info.bytes for info in files),
-            version=str(snapshot.snapshot_id) if snapshot else None,
-        )
+        version = str(snapshot.snapshot_id) if snapshot else None
+        return CommitInfo.from_files(handle.table.name, handle.location, files, version=version)
 
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
         storage = self.storage

@@ -2,7 +2,7 @@
 
 One JSON object per row, rendered by Polars per row group (no Python loop over rows). Timestamps are
 ISO-8601 strings, dates 'YYYY-MM-DD', nulls `null`. Compression as for CSV: gzip, zstd or none; the
-default `snappy` means none, brotli/lz4 are refused (see writers/csv.py).
+default `snappy` means none, brotli/lz4 are refused (see writers/text.py).
 """
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ from typing import ClassVar
 
 import polars as pl
 
-from .csv import TextFileWriter
+from .text import TextFileWriter
 
 
 class JsonlWriter(TextFileWriter):
+    """JSON lines: one object per row, no header."""
+
     name: ClassVar[str] = "jsonl"
     description: ClassVar[str] = "JSON lines, Hive-partitioned, optionally gzip/zstd compressed"
     extension: ClassVar[str] = ".jsonl"
     format_label: ClassVar[str] = "JSON lines"
 
-    def _render(self, frame: pl.DataFrame, *, header: bool) -> bytes:
+    def _render(self, frame: pl.DataFrame, header: bool) -> bytes:
         buffer = io.BytesIO()
         frame.write_ndjson(buffer)
         return buffer.getvalue()
