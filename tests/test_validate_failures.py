@@ -196,3 +196,15 @@ def test_table_formats_left_uncommitted_are_named(tmp_path: Path) -> None:
     failed = failures(check("ecommerce", delta))
     assert failed["customers.committed"] == f"no Delta log in {tmp_path / 'delta' / 'customers'}/_delta_log"
     assert "stray" in failed["customers.files"]
+
+
+@pytest.mark.parametrize("format_name", ["delta", "iceberg", "ducklake"])
+def test_table_formats_on_s3(format_name: str, s3_server: Any, s3_bucket: str, tmp_path: Path) -> None:
+    """delta_scan, iceberg_scan and a DuckLake DATA_PATH over httpfs, with the S3 settings of the run."""
+    config = S3Config(key=s3_server.key, secret=s3_server.secret, endpoint_url=s3_server.endpoint_url)
+    extra = {"iceberg": {"catalog_uri": f"sqlite:///{tmp_path}/catalog.db"}, "ducklake": {"metadata_uri": str(tmp_path / "lake.ducklake")}}
+    writer = create_writer(format_name, output_uri=f"s3://{s3_bucket}/{format_name}", s3=config, options=OPTIONS, **extra.get(format_name, {}))
+    run = RUNS["ecommerce"]
+    generate("ecommerce", writer, scale=run["scale"], params=run["params"], workers=1)
+    report = check("ecommerce", writer)
+    assert report.ok, report.table()
