@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dataset_generator import WriterOptions, create_writer, generate, validate
+from dataset_generator import PartitionSpec, WriterOptions, create_writer, generate, validate
 
 # Small runs of every built-in dataset (a few days, a few thousand rows): the whole matrix stays near a minute.
 RUNS: dict[str, dict[str, Any]] = {
@@ -75,3 +75,15 @@ def test_a_table_subset_skips_checks_that_need_other_tables(tmp_path: Path) -> N
     assert "against the planned range" in by_name["order_items.ref(order_id->orders.order_id)"].detail
     assert by_name["order_items.check[3]"].skipped  # needs products
     assert all(item.skipped for name, item in by_name.items() if name.startswith("check["))
+
+
+@pytest.mark.parametrize("format_name", ["jsonl", "iceberg"])
+def test_other_partitioning_and_codec(format_name: str, tmp_path: Path) -> None:
+    """--partition-by year,month and gzip: validate with the same options passes, with the dataset's own fails."""
+    options = WriterOptions(file_rows_target=300, compression="gzip", partition=PartitionSpec(columns=("year", "month")))
+    writer = write("sensors", format_name, tmp_path / "out", options)
+    report = check("sensors", writer)
+    assert report.ok, report.table()
+    assert {item.name: item.detail for item in report.checks}["readings.partitions"] == "1 partitions, rows as planned"
+    default = create_writer(format_name, output_uri=str(tmp_path / "out"), options=WriterOptions(file_rows_target=300, compression="gzip"))
+    assert "readings.partitions" in {item.name for item in check("sensors", default).failures}

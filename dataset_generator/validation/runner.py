@@ -34,6 +34,7 @@ def validate(
     params: Mapping[str, Any] | None = None,
     schema_file: str | Path | None = None,
     tables: list[str] | None = None,
+    force: bool = False,
 ) -> ValidationReport:
     """Check what `writer`'s output holds against the plan of `dataset`, reading it with DuckDB.
 
@@ -46,6 +47,7 @@ def validate(
         dataset: a built-in name, a YAML path or a `load_schema(...)` result (None with `schema_file`).
         writer: from `create_writer(...)` with the generating run's format, output, S3 and catalog settings.
         scale, seed, params, schema_file, tables: as given to `generate`.
+        force: plan a run beyond the size bound (as `generate --force` wrote it).
     Returns:
         A ValidationReport: its `checks` (name, ok, detail) and `ok` when none failed.
     Raises:
@@ -63,7 +65,7 @@ def validate(
         unknown = [name for name in tables if name not in spec.tables]
         if unknown or not tables:
             raise ParameterError(f"unknown table {unknown[0]!r}; {spec.name} has {', '.join(spec.tables)}" if unknown else "the table list is empty")
-    expected = expected_dataset(make_plan(spec, seed=seed, options=writer.options, tables=tables), writer.options)
+    expected = expected_dataset(make_plan(spec, seed=seed, options=writer.options, tables=tables, force=force), writer.options)
     report = ValidationReport(dataset=spec.name, format=fmt, location=writer.output_uri)
     target = writer.target
     metadata = _ducklake_metadata(writer) if fmt == "ducklake" else None
