@@ -4,6 +4,7 @@ codec or file size; the CLI exits 0, 1 or 2; and an S3 output is read over httpf
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,13 @@ def test_table_formats_on_s3(format_name: str, s3_server: Any, s3_bucket: str, t
     generate("ecommerce", writer, scale=run["scale"], params=run["params"], workers=1)
     report = check("ecommerce", writer)
     assert report.ok, report.table()
+
+
+def test_a_success_manifest_that_lists_its_files_is_used(pristine: dict[str, Path], tmp_path: Path) -> None:
+    out, writer = copy_of(pristine, "parquet", tmp_path)
+    table = out / "orders"
+    files = sorted(str(path.relative_to(table)) for path in table.rglob("*.parquet"))
+    marker = json.loads((table / "_SUCCESS").read_text())
+    (table / "_SUCCESS").write_text(json.dumps({**marker, "files": files[1:]}))  # the commit does not list the first
+    failed = failures(check("ecommerce", writer))
+    assert failed["orders.files"] == f"1 stray, not in the commit ({files[0]})"

@@ -113,7 +113,7 @@ def file_table(con: Any, location: str, name: str, suffix: str, fmt: str, s3: S3
         listed = manifest.get("files")
         if isinstance(listed, list):  # a manifest that names its files
             source.listed = True
-            source.files = [join(location, str(entry)) for entry in listed]
+            source.files = [_listed_path(location, entry) for entry in listed]
     source.referenced = set(source.files)
     readable = [path for path in source.files if path in set(source.found)]
     if fmt == "parquet":
@@ -128,6 +128,14 @@ def file_table(con: Any, location: str, name: str, suffix: str, fmt: str, s3: S3
     if readable:
         source.scan = f"{reader}([{', '.join(literal(path) for path in readable)}], {options})"
     return source
+
+
+def _listed_path(location: str, entry: Any) -> str:
+    # A manifest entry: a path relative to the table (or absolute, or a URI), or an object with a "path".
+    path = str(entry.get("path", "")) if isinstance(entry, dict) else str(entry)
+    if "://" in path or path.startswith("/"):
+        return normalize(path)
+    return join(location, path)
 
 
 def delta_table(con: Any, location: str, name: str, s3: S3Config | None) -> TableSource:
