@@ -219,3 +219,28 @@ def test_a_success_manifest_that_lists_its_files_is_used(pristine: dict[str, Pat
     (table / "_SUCCESS").write_text(json.dumps({**marker, "files": files[1:]}))  # the commit does not list the first
     failed = failures(check("ecommerce", writer))
     assert failed["orders.files"] == f"1 stray, not in the commit ({files[0]})"
+
+
+def test_a_check_cannot_read_outside_the_output(tmp_path: Path) -> None:
+    """Checks are the spec's SQL: DuckDB may read only the output's files while they run."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("line\ntop-secret\n")
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(
+        "name: tiny\n"
+        "tables:\n"
+        "  things:\n"
+        "    rows: 10\n"
+        "    columns:\n"
+        "      thing_id: {type: int64, gen: sequence}\n"
+        "    checks:\n"
+        f"      - \"(SELECT count(*) FROM read_csv('{secret}')) >= 0\"\n"
+        "checks:\n"
+        f"  - \"SELECT * FROM read_csv('{secret}')\"\n"
+    )
+    writer = create_writer("parquet", output_uri=str(tmp_path / "out"))
+    generate(spec, writer)
+    report = validate(spec, writer)
+    failed = failures(report)
+    assert set(failed) == {"things.check[1]", "check[1]"}, report.table()
+    assert all("Permission Error" in detail and "top-secret" not in detail for detail in failed.values())

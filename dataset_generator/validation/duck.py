@@ -92,6 +92,15 @@ def connect(extensions: list[str], s3: S3Config | None = None) -> Any:
     return con
 
 
+def confine(con: Any, locations: list[str]) -> None:
+    """Let the connection read only under `locations` from now on (and lock that): a spec's `checks:` run
+    as SQL, and must not reach a file outside the output (`read_csv('/etc/passwd')` fails)."""
+    directories = sorted({location.rstrip("/") + "/" for location in locations if location})
+    con.execute(f"SET allowed_directories = [{', '.join(literal(directory) for directory in directories)}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
 def literal(text: str) -> str:
     """`text` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"

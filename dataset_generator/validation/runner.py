@@ -16,7 +16,7 @@ from ..schemas.models import DatasetSpec
 from ..storage import S3Config, is_s3_uri, open_storage
 from ..writers.base import TableWriter
 from . import checks, sources
-from .duck import connect, first_line, ident, literal
+from .duck import confine, connect, first_line, ident, literal
 from .expected import ExpectedDataset, ExpectedTable, expected_dataset
 from .report import ValidationReport
 
@@ -74,6 +74,7 @@ def validate(
     con = connect(_extensions(fmt, metadata, on_s3), s3)
     try:
         found = _sources(con, writer, expected, fmt, s3, metadata)
+        confine(con, [writer.storage.join(""), *(source.location for source in found.values())])
         errors = {table.name: checks.create_views(con, table, found[table.name], _empty_columns(table.schema)) for table in expected.tables}
         validated = {table.name for table in expected.tables}
         for table in expected.tables:
