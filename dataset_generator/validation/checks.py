@@ -192,8 +192,9 @@ def file_rows(con: Any, source: TableSource, present: list[str]) -> dict[str, in
     files = "[" + ", ".join(literal(path) for path in present) + "]"
     if source.parquet:
         rows = con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({files})").fetchall()
-    else:
+    else:  # a text file without rows (a header only, or empty) yields no group: it counts 0
         rows = con.execute(f"SELECT filename, count(*) FROM {raw_view(source.name)} GROUP BY filename").fetchall()
+        return {**dict.fromkeys(present, 0), **{path: int(count) for path, count in rows}}
     return {path: int(count) for path, count in rows}
 
 

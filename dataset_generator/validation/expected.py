@@ -99,8 +99,6 @@ def _expected_table(spec: DatasetSpec, plan: Plan, table: TablePlan) -> Expected
         key = partition_path(task.partition)
         partitions.setdefault(key, []).append(task.rows)
         names.setdefault(key, []).append(table.name if task.only_file else f"part-{task.file_index:05d}")
-    if table.rows == 0:
-        partitions, names = {}, {}
     return ExpectedTable(
         name=table.name,
         rows=table.rows,
