@@ -64,3 +64,15 @@ class TableExistsError(WriterError):
 class SizeLimitError(ParameterError):
     """A run is too large to be what was meant (its estimate passes the sane bound on bytes or files); pass
     `force=True` to run it anyway."""
+
+
+class ValidationSetupError(DatasetGeneratorError):
+    """`validate` cannot read the output: DuckDB or an extension the format needs is not installed, or the
+    output given does not exist (bad input, exit code 2)."""
+
+
+class ValidationReadFailed(DatasetGeneratorError):
+    """`validate` could not read what the output holds (a catalog or metadata database that fails to open):
+    a failure of the environment, exit code 1."""
+
+    exit_code: ClassVar[int] = 1

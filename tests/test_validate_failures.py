@@ -244,3 +244,14 @@ def test_a_check_cannot_read_outside_the_output(tmp_path: Path) -> None:
     failed = failures(report)
     assert set(failed) == {"things.check[1]", "check[1]"}, report.table()
     assert all("Permission Error" in detail and "top-secret" not in detail for detail in failed.values())
+
+
+@pytest.mark.parametrize("format_name", ["iceberg", "ducklake"])
+def test_an_empty_output_is_uncommitted_and_left_as_it_was(format_name: str, tmp_path: Path) -> None:
+    """No catalog or metadata yet: every table is reported uncommitted, and validate creates none."""
+    (tmp_path / "out").mkdir()
+    report = check("ecommerce", create_writer(format_name, output_uri=str(tmp_path / "out"), options=OPTIONS))
+    assert "customers.committed" in failures(report)
+    assert list((tmp_path / "out").iterdir()) == []
+    result = run_cli("validate", tmp_path / "missing", *ECOMMERCE, "--format", format_name)
+    assert result.exit_code == 2 and "does not exist" in result.output

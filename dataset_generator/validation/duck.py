@@ -14,17 +14,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetGeneratorError
+from ..errors import ValidationSetupError
 from ..storage import S3Config
 
 # Extensions that must be loaded before another one (DuckDB's iceberg reads Avro manifests).
 _PREREQUISITES: dict[str, tuple[str, ...]] = {"iceberg": ("avro",)}
-
-
-class ValidationSetupError(DatasetGeneratorError):
-    """DuckDB or one of its extensions is missing: validation cannot read the output."""
-
-    exit_code = 2
 
 
 def _duckdb() -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import ParameterError
+from ..errors import ParameterError, ValidationSetupError
 from ..generation.planner import make_plan
 from ..schemas.loader import load_schema
 from ..schemas.models import DatasetSpec
@@ -21,6 +21,8 @@ from .expected import ExpectedDataset, ExpectedTable, expected_dataset
 from .report import ValidationReport
 
 FORMATS = ("parquet", "csv", "jsonl", "delta", "iceberg", "ducklake")
+# The Iceberg writer's embedded SQLite catalog inside the output (writers/iceberg.py, which imports pyiceberg).
+DEFAULT_ICEBERG_CATALOG = ("_catalog", "catalog.db")
 _TEXT_CODECS = {"gzip": ".gz", "zstd": ".zst"}
 _EXTENSIONS = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}
 
@@ -66,6 +68,9 @@ def validate(
         if unknown or not tables:
             raise ParameterError(f"unknown table {unknown[0]!r}; {spec.name} has {', '.join(spec.tables)}" if unknown else "the table list is empty")
     expected = expected_dataset(make_plan(spec, seed=seed, options=writer.options, tables=tables, force=force), writer.options)
+    root = writer.storage.join("")
+    if not is_s3_uri(root) and not Path(root).is_dir():
+        raise ValidationSetupError(f"output {root.rstrip('/') or root} does not exist; give the output location the dataset was generated to")
     report = ValidationReport(dataset=spec.name, format=fmt, location=writer.output_uri)
     target = writer.target
     metadata = _ducklake_metadata(writer) if fmt == "ducklake" else None
@@ -150,15 +155,22 @@ def _sources(
             found[table.name] = sources.iceberg_table(con, metadata_location, location or storage.join(table.name), table.name, s3)
     else:
         assert metadata is not None
-        data_path = sources.attach_ducklake(con, metadata) or (getattr(writer.target, "data_path", None) or storage.join("data"))
+        data_path = sources.attach_ducklake(con, metadata)
         schema = getattr(writer.target, "schema", None) or "main"
         for table in expected.tables:
-            found[table.name] = sources.ducklake_table(con, data_path, schema, table.name, s3)
+            if data_path is None:
+                found[table.name] = sources.TableSource(table.name, storage.join(table.name), listed=True)
+                found[table.name].commit_detail = f"no DuckLake metadata at {metadata}"
+            else:
+                found[table.name] = sources.ducklake_table(con, data_path, schema, table.name, s3)
     return found
 
 
 def _iceberg_location(writer: TableWriter, namespace: str, table: str) -> tuple[str | None, str | None]:
     """(table location, metadata location) as the catalog gives them; (None, None) when it has no such table."""
+    default = writer.storage.join(*DEFAULT_ICEBERG_CATALOG)
+    if getattr(writer.target, "catalog_uri", None) is None and not is_s3_uri(default) and not Path(default).is_file():
+        return None, None  # no catalog yet: opening it would create one, and validate writes nothing
     catalog: Any = getattr(writer, "catalog")  # noqa: B009 - the Iceberg writer's catalog, built from its target
     try:
         loaded = catalog.load_table((namespace, table))

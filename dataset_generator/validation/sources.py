@@ -14,9 +14,11 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from ..errors import ValidationReadFailed
 from ..storage import S3Config, is_s3_uri, open_storage
 from .duck import first_line, ident, literal
 
@@ -204,9 +206,19 @@ def iceberg_table(con: Any, metadata_location: str | None, location: str, name: 
     return source
 
 
-def attach_ducklake(con: Any, metadata: str) -> str:
-    """ATTACH the lake read-only and return its DATA_PATH."""
-    con.execute(f"ATTACH {literal('ducklake:' + metadata)} AS {LAKE} (READ_ONLY)")
+def attach_ducklake(con: Any, metadata: str) -> str | None:
+    """ATTACH the lake read-only and return its DATA_PATH; None when a local metadata file does not exist.
+
+    Raises:
+        ValidationReadFailed: the metadata database does not open.
+    """
+    local = None if ":" in metadata.split("/")[0] else metadata  # sqlite:..., postgres:... are not local files
+    if local is not None and not Path(local).is_file():
+        return None
+    try:
+        con.execute(f"ATTACH {literal('ducklake:' + metadata)} AS {LAKE} (READ_ONLY)")
+    except Exception as exc:  # duckdb.Error: a broken or unreachable metadata database
+        raise ValidationReadFailed(f"cannot open the DuckLake metadata at {metadata}: {first_line(exc)}") from exc
     row = con.execute(f"SELECT value FROM __ducklake_metadata_{LAKE}.ducklake_metadata WHERE key = 'data_path'").fetchone()
     return normalize(str(row[0])) if row and row[0] else ""
 
