@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,13 @@ def test_overwrite_leaves_no_stale_files(tmp_path: Path) -> None:
     assert run_cli(*ARGS, "-o", tmp_path, "--file-rows-target", "1000").exit_code == 0
     assert len(data_files(tmp_path)) == 5
     assert run_cli(*ARGS, "-o", tmp_path, "--file-rows-target", "2500", "--mode", "overwrite", "--seed", "1").exit_code == 0
-    assert [path.name for path in data_files(tmp_path)] == ["part-00000.parquet", "part-00001.parquet"]
+    # Run-unique names: the new files never replaced a live one, the old ones went after the new _SUCCESS.
+    names = [path.name for path in data_files(tmp_path)]
+    assert [name.split("-")[:2] for name in names] == [["part", "00000"], ["part", "00001"]]
+    marker = json.loads((tmp_path / "transactions" / "_SUCCESS").read_text())
+    assert marker["data_files"] == names and all(marker["run_id"] in name for name in names)
     assert count(tmp_path) == 5000
+    assert not (tmp_path / "_staging").exists()
 
 
 def test_append_adds_files_and_doubles_rows(tmp_path: Path) -> None:
@@ -62,17 +68,19 @@ def test_failed_run_leaves_nothing_complete_and_rerun_works(tmp_path: Path, work
         generate("transactions", writer, params={"rows": 5000}, workers=workers, worker_type=worker_type)
     assert not (tmp_path / "transactions" / "_SUCCESS").exists()
     assert data_files(tmp_path) == []
+    assert not (tmp_path / "_staging").exists()
     # the same command again just works
     assert run_cli(*ARGS, "-o", tmp_path).exit_code == 0
     assert count(tmp_path) == 5000
 
 
 def test_leftovers_of_a_killed_run_are_cleared_in_error_mode(tmp_path: Path) -> None:
-    staging = tmp_path / "transactions" / "_temporary" / "20240101T000000-deadbeef"
+    staging = tmp_path / "_staging" / "transactions" / "20240101T000000-deadbeef"
     staging.mkdir(parents=True)
+    (staging / "_RUN").write_text('{"table": "transactions", "mode": "error"}')
     (staging / "part-00000.parquet").write_bytes(b"half a file")
     assert run_cli(*ARGS, "-o", tmp_path).exit_code == 0
-    assert not (tmp_path / "transactions" / "_temporary").exists()
+    assert not (tmp_path / "_staging").exists()
     assert count(tmp_path) == 5000
 
 
@@ -105,7 +113,7 @@ def test_ctrl_c_stops_cleanly_and_commits_nothing(tmp_path: Path, worker_type: s
         "--param", "rows=20000000", "--file-rows-target", "200000", "--workers", "2", "--worker-type", worker_type,
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    staging = tmp_path / "transactions" / "_temporary"
+    staging = tmp_path / "_staging" / "transactions"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(staging.rglob("*.parquet")):
         time.sleep(0.05)
@@ -116,3 +124,4 @@ def test_ctrl_c_stops_cleanly_and_commits_nothing(tmp_path: Path, worker_type: s
     assert stderr.strip().splitlines() == ["error: interrupted; nothing was committed"]
     assert not (tmp_path / "transactions" / "_SUCCESS").exists()
     assert data_files(tmp_path) == []
+    assert not (tmp_path / "_staging").exists()

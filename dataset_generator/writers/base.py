@@ -33,8 +33,9 @@ from .targets import WriterTarget, build_target
 
 SUCCESS_MARKER = "_SUCCESS"
 """The manifest a file table's commit writes last, inside the table directory."""
-STAGING_DIR = "_temporary"
-"""Where file tables stage a run's files before its commit moves them into place."""
+STAGING_DIR = "_staging"
+"""Where file tables stage a run, beside the tables: `<output>/_staging/<table>/<run id>/` (outside every
+table's glob, so `read_parquet('<table>/**/*.parquet')` never sees a staged or crashed run's files)."""
 
 
 def new_run_id() -> str:

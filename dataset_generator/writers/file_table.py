@@ -1,17 +1,21 @@
-"""Plain files (Parquet, CSV, JSON lines) in a Hive layout with a `_SUCCESS` marker per table.
+"""Plain files (Parquet, CSV, JSON lines) in a Hive layout with a `_SUCCESS` manifest per table.
 
-Files are written under `<table>/_temporary/<run id>/` and moved into place by `commit`, so a failed
-or interrupted run never leaves a table that looks complete. Where renames are not cheap (object
-stores), files go straight to their final key; the object only appears when its upload completes,
-and `_SUCCESS` is still written last.
+A run stages its files under `<output>/_staging/<table>/<run id>/` (a sibling of the tables, outside every
+table's glob) and its commit publishes them: files moved into the table directory (renames on local disk),
+then `_SUCCESS` (written atomically) listing every data file of the table, then the replaced files removed.
+Where renames are not cheap (object stores), files go straight to their final keys, named with the run id
+when they could otherwise replace a live file, and the staging area holds one empty marker per file.
 
-The writer holds an `Encoder` (Parquet or text) for the bytes of each file; this module is only the
-`_SUCCESS` table protocol: names, staging, modes, commit and abort.
+What a reader sees: one that follows `_SUCCESS` (its `data_files`) sees the old table or the new one, never a
+mix. A plain glob reader of an overwrite sees, for the instant between the publishing renames and the removal
+of the old files, both (run-unique names never replace a live file); on object stores it sees the new files
+appear as they are uploaded (`_SUCCESS` is removed when the overwrite starts there). Ownership, the table lock
+and crash recovery are in `file_runs.py`. The writer holds an `Encoder` (Parquet or text) for the bytes.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from abc import abstractmethod
 from collections.abc import Iterable
 from typing import Any, BinaryIO, ClassVar
@@ -20,8 +24,24 @@ import pyarrow as pa
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo, partition_path
 from ..errors import TableExistsError, WriterError
-from .base import STAGING_DIR, SUCCESS_MARKER, TableWriter, new_run_id
+from .base import SUCCESS_MARKER, TableWriter, new_run_id
 from .encoding import Encoder
+from .file_runs import (
+    COMMIT_RECORD,
+    RUN_RECORD,
+    Manifest,
+    TableLock,
+    prune_directories,
+    prune_staging,
+    read_record,
+    recover,
+    relative,
+    staged_runs,
+    staging_root,
+    write_record,
+)
+
+logger = logging.getLogger("dataset_generator.writers")
 
 
 class FileTableWriter(TableWriter):
@@ -45,55 +65,78 @@ class FileTableWriter(TableWriter):
     def _file_suffix(self) -> str:
         return self.extension
 
-    def _is_own_file(self, relative: str) -> bool:
-        name = relative.rsplit("/", 1)[-1]
-        return (
-            relative.startswith(STAGING_DIR + "/")
-            or name == SUCCESS_MARKER
-            or (name.endswith(self._file_suffix()) and (name.startswith("part-") or "/" not in relative))
-            or name.startswith(".")
-        )
+    def _format_suffixes(self) -> tuple[str, ...]:
+        """Endings of the files this format writes (what an overwrite may remove of files it cannot prove)."""
+        return (self._file_suffix(),)
 
     def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
+        """Lock the table, clear crashed runs' leftovers, check the mode against what the directory holds.
+
+        With `run_id` (a `--parts` commit), the files the parts staged or marked under that run id are this
+        run's. See `TableWriter.open_table` for the errors.
+        """
         storage = self.storage
-        location = storage.join(table.name)
-        existing = storage.list_files(location)
-        if run_id is not None:
-            # A `--parts` commit: this run's staged files are not "existing" data to check or replace.
-            # (In append mode on object stores they are already on final keys, named with the run id.)
-            own_staging = storage.join(location, STAGING_DIR, run_id) + "/"
-            own_suffix = f"-{run_id}{self._file_suffix()}"
-            existing = [path for path in existing if not (path.startswith(own_staging) or path.endswith(own_suffix))]
-        relative = [_relative(location, path) for path in existing]
-        complete = SUCCESS_MARKER in relative
         mode = self.options.mode
-        foreign = [path for path in relative if not self._is_own_file(path)]
-        if existing and mode == "error":
-            if complete:
-                raise TableExistsError(table.name, location)
-            if foreign:
-                raise WriterError(
-                    f"output {location} is not empty and was not written by dataset-generator "
-                    f"(found {foreign[0]}); choose an empty location"
-                )
-            # Leftovers of an interrupted run of ours: safe to clear, so re-running the command just works.
+        run = run_id or new_run_id()
+        location = storage.join(table.name)
+        lock = TableLock(storage, table.name, run)
+        lock.acquire()
+        try:
+            recover(storage, table.name, location, run)
+            extra = self._classify(table, location)
             if run_id is None:
-                storage.remove_tree(location)
-                existing = []
-            # With a run id, the parts may have written straight to final keys (object stores): nothing is
-            # removed here, and commit removes the leftovers this run did not write.
-        if mode == "append" and existing and not complete:
-            raise WriterError(
-                f"cannot append to {location}: it holds an incomplete run (no {SUCCESS_MARKER}); "
-                "use mode=\"overwrite\""
-            )
-        previous = tuple(path for path in existing if _relative(location, path) != SUCCESS_MARKER)
-        if mode == "overwrite" and not storage.cheap_rename:
-            # New files land on their final keys while the run goes on: the table must stop looking complete.
-            storage.remove([storage.join(location, SUCCESS_MARKER)])
+                write_record(storage, table.name, run, RUN_RECORD, {"table": table.name, "mode": mode})
+            if mode == "overwrite" and not storage.cheap_rename:
+                # New files appear on their final keys while the run goes on: the table stops looking complete.
+                storage.remove([storage.join(location, SUCCESS_MARKER)])
+        except BaseException:
+            lock.release()
+            raise
+        previous = extra["replace"] if mode == "overwrite" else extra["keep"]
         return TableHandle(
-            table=table, run_id=run_id or new_run_id(), location=location, mode=mode, previous_files=previous
-        )
+            table=table, run_id=run, location=location, mode=mode,
+            previous_files=tuple(storage.join(location, name) for name in previous), extra=extra,
+        )  # fmt: skip
+
+    def _classify(self, table: TableInfo, location: str) -> dict[str, Any]:
+        """What the table directory holds: the files to keep (append) or replace (overwrite); refuses the
+        mode when it does not fit."""
+        storage = self.storage
+        mode = self.options.mode
+        manifest = Manifest.read(storage, location)
+        staged = staged_runs(storage, table.name)
+        # On object stores, files of pending runs (this parts run, other parts runs) are already in place.
+        pending = set() if storage.cheap_rename else {name for names in staged.values() for name in names}
+        present = [relative(location, path) for path in storage.list_files(location)]
+        present = [name for name in present if name != SUCCESS_MARKER and name not in pending]
+        listed = set(manifest.data_files) if manifest else set()
+        owned = [name for name in present if name in listed]
+        foreign = [name for name in present if name not in listed]
+        if mode == "error" and manifest is not None:
+            raise TableExistsError(table.name, location)
+        if mode == "append" and manifest is None:
+            raise WriterError(
+                f'cannot append to {location}: it holds no complete table (incomplete: no {SUCCESS_MARKER}); '
+                'use mode="overwrite"'
+            )
+        if foreign and mode != "overwrite":
+            raise WriterError(
+                f"output {location} is not empty: it holds {len(foreign)} file(s) not written by dataset-generator "
+                f'(e.g. {foreign[0]}); choose an empty location, or mode="overwrite" to replace the table '
+                f"(it removes only {'/'.join(self._format_suffixes())} files)"
+            )
+        ours = [name for name in foreign if self._is_format_file(name)]
+        replace = owned + ours if mode == "overwrite" else []
+        return {
+            "keep": tuple(manifest.data_files) if mode == "append" and manifest else (),
+            "replace": tuple(replace),
+            "foreign_removed": tuple(ours),
+            "unique_names": mode == "append" or bool(replace),
+        }
+
+    def _is_format_file(self, name: str) -> bool:
+        base = name.rsplit("/", 1)[-1]
+        return not base.startswith(".") and base.endswith(self._format_suffixes())
 
     def part_handle(self, table: TableInfo, run_id: str) -> TableHandle:
         storage = self.storage
@@ -106,15 +149,14 @@ class FileTableWriter(TableWriter):
             raise TableExistsError(table.name, location)
         if mode == "overwrite" and not storage.cheap_rename:
             storage.remove([marker])  # idempotent: parts may race on it
-        return TableHandle(table=table, run_id=run_id, location=location, mode=mode)
+        # Appends carry the run id in their names; the commit re-opens the table and checks the rest.
+        return TableHandle(table=table, run_id=run_id, location=location, mode=mode, extra={"unique_names": mode == "append"})
 
     def _final_relative(self, handle: TableHandle, partition: PartitionValues, file_index: int, only_file: bool) -> str:
         suffix = self._file_suffix()
-        # Run-unique names where a new file could otherwise replace a live one: appends, and overwrites on
-        # object stores (files go straight to their final keys there; a failed overwrite must not have
-        # replaced any old file, so that abort leaves the old files as they were).
-        unique = handle.mode == "append" or (bool(handle.previous_files) and not self.storage.cheap_rename)
-        if unique:
+        # Run-unique names where a new file could otherwise replace a live one (appends, overwrites of a
+        # table with files): the old files stay intact until the new manifest has landed.
+        if handle.extra.get("unique_names", handle.mode == "append"):
             name = f"part-{file_index:05d}-{handle.run_id}{suffix}"
         elif only_file and not partition:
             name = f"{handle.table.name}{suffix}"
@@ -132,52 +174,86 @@ class FileTableWriter(TableWriter):
         *,
         only_file: bool = False,
     ) -> FileInfo:
+        """Write one file under `_staging/<table>/<run id>/` (local disk), or on its final key after an empty
+        marker there (object stores). See `TableWriter.write_file`."""
         storage = self.storage
-        relative = self._final_relative(handle, partition, file_index, only_file)
-        final = storage.join(handle.location, relative)
-        staged = storage.join(handle.location, STAGING_DIR, handle.run_id, relative) if storage.cheap_rename else final
-        with storage.open_write(staged) as sink:
-            rows, stats = self._encode(sink, handle.table, batches)
+        name = self._final_relative(handle, partition, file_index, only_file)
+        final = storage.join(handle.location, name)
+        staged = storage.join(staging_root(storage, handle.table.name), handle.run_id, name)
+        marker = None
+        if not storage.cheap_rename:
+            marker, staged = staged, final
+            storage.write_bytes(marker, b"")  # the marker first: a crash mid-upload is still provably ours
+        try:
+            with storage.open_write(staged) as sink:
+                rows, stats = self._encode(sink, handle.table, batches)
+        except BaseException:
+            if marker is not None:  # nothing of the file is left (the upload was aborted): nor of its marker
+                storage.remove([marker])
+            raise
         return FileInfo(
-            table=handle.table.name,
-            path=final,
-            staged_path=staged,
-            rows=rows,
-            bytes=storage.size(staged),
-            partition=partition,
-            stats=stats,
-        )
+            table=handle.table.name, path=final, staged_path=staged, rows=rows, bytes=storage.size(staged),
+            partition=partition, stats=stats,
+        )  # fmt: skip
 
     def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
+        """Publish the run: record what it publishes and replaces, move the files into place, write the new
+        `_SUCCESS` (the point of no return), then remove the replaced files and the run's staging.
+
+        Returns:
+            The run's files, rows and bytes (the table may hold more after an append).
+        """
         storage = self.storage
-        marker = storage.join(handle.location, SUCCESS_MARKER)
-        storage.remove([marker])
-        new_paths = {info.path for info in files}
-        # previous_files are empty in "error" mode unless open_table kept a `--parts` run's leftovers.
-        if handle.mode != "append":
-            storage.remove(path for path in handle.previous_files if path not in new_paths)
+        table = handle.table.name
+        location = handle.location
+        published = [relative(location, info.path) for info in files]
+        new = set(published)
+        replace = [relative(location, path) for path in handle.previous_files] if handle.mode != "append" else []
+        replace = [name for name in replace if name not in new]
+        write_record(storage, table, handle.run_id, COMMIT_RECORD, {"publish": published, "replace": replace})
         for info in files:
             if info.staged_path != info.path:
                 storage.move(info.staged_path, info.path)
-        self._clear_staging(handle)
-        commit = CommitInfo.from_files(handle.table.name, handle.location, files)
-        summary = {
-            "run_id": handle.run_id, "mode": handle.mode, "files": commit.files, "rows": commit.rows, "bytes": commit.bytes
-        }  # fmt: skip
-        storage.write_bytes(marker, (json.dumps(summary, sort_keys=True) + "\n").encode())
+        commit = CommitInfo.from_files(table, location, files)
+        kept = list(handle.extra.get("keep", ())) if handle.mode == "append" else []
+        summary = {"mode": handle.mode, "files": commit.files, "rows": commit.rows, "bytes": commit.bytes}
+        manifest = Manifest(handle.run_id, tuple(sorted({*kept, *published})), summary)
+        marker = storage.join(location, SUCCESS_MARKER)
+        if storage.cheap_rename:  # staged, then renamed over the old one: readers see one or the other
+            staged_marker = storage.join(staging_root(storage, table), handle.run_id, SUCCESS_MARKER)
+            storage.write_bytes(staged_marker, manifest.to_bytes())
+            storage.move(staged_marker, marker)
+        else:
+            storage.write_bytes(marker, manifest.to_bytes())
+        storage.remove(storage.join(location, name) for name in replace)
+        removed = handle.extra.get("foreign_removed", ())
+        if removed:
+            logger.warning(
+                "overwrite of table %r removed %d file(s) it had not written: %s", table, len(removed), ", ".join(removed)
+            )
+        prune_directories(storage, location)
+        self._end_run(handle)
         return commit
 
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
-        self.storage.remove(info.staged_path for info in files)
-        self._clear_staging(handle)
-
-    def _clear_staging(self, handle: TableHandle) -> None:
+        """Remove this run's staged (or, on object stores, written) files, its staging and its lock. After a
+        commit that failed half-way: if its `_SUCCESS` landed the table is kept as committed; if not, the
+        files it had already published are removed too."""
         storage = self.storage
-        staging = storage.join(handle.location, STAGING_DIR)
-        storage.remove_tree(storage.join(staging, handle.run_id))
-        if not storage.list_files(staging):  # other runs may still be staging here (concurrent appends)
-            storage.remove_tree(staging)
+        manifest = Manifest.read(storage, handle.location)
+        if manifest is not None and manifest.run_id == handle.run_id:
+            self._end_run(handle)  # the commit landed: its files are the table now
+            return
+        listed = set(manifest.data_files) if manifest else set()
+        published = read_record(storage, handle.table.name, handle.run_id, COMMIT_RECORD) is not None
+        doomed = [info.staged_path for info in files]
+        if published:
+            doomed += [info.path for info in files if relative(handle.location, info.path) not in listed]
+        storage.remove(doomed)
+        self._end_run(handle)
 
-
-def _relative(location: str, path: str) -> str:
-    return path[len(location) :].lstrip("/")
+    def _end_run(self, handle: TableHandle) -> None:
+        storage = self.storage
+        storage.remove_tree(storage.join(staging_root(storage, handle.table.name), handle.run_id))
+        TableLock(storage, handle.table.name, handle.run_id).release()
+        prune_staging(storage, handle.table.name)

@@ -148,6 +148,9 @@ class TextFileWriter(FileTableWriter):
     def _file_suffix(self) -> str:
         return self.extension + TEXT_EXTENSIONS[text_codec(self.options, self.format_label)]
 
+    def _format_suffixes(self) -> tuple[str, ...]:
+        return tuple(self.extension + ending for ending in TEXT_EXTENSIONS.values())
+
     def _make_encoder(self) -> Encoder:
         return TextEncoder(self.options, text_codec(self.options, self.format_label), self._render)
 
