@@ -255,3 +255,11 @@ def test_an_empty_output_is_uncommitted_and_left_as_it_was(format_name: str, tmp
     assert list((tmp_path / "out").iterdir()) == []
     result = run_cli("validate", tmp_path / "missing", *ECOMMERCE, "--format", format_name)
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_a_damaged_delta_log_is_named(pristine: dict[str, Path], tmp_path: Path) -> None:
+    out, writer = copy_of(pristine, "delta", tmp_path)
+    (out / "orders" / "_delta_log" / "00000000000000000001.json").write_text("garbage{\n")
+    failed = failures(check("ecommerce", writer))
+    assert failed["orders.committed"].startswith("cannot read its metadata: Invalid Input Error: Malformed JSON")
+    assert "customers.committed" not in failed

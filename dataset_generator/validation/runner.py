@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from ..errors import ParameterError, ValidationSetupError
+from ..errors import DatasetGeneratorError, ParameterError, ValidationSetupError
 from ..generation.planner import make_plan
 from ..schemas.loader import load_schema
 from ..schemas.models import DatasetSpec
@@ -144,15 +145,18 @@ def _sources(
         suffix = _EXTENSIONS[fmt] + codec
         for table in expected.tables:
             columns = _columns_struct(table.schema)
-            found[table.name] = sources.file_table(con, storage.join(table.name), table.name, suffix, fmt, s3, columns)
+            location = storage.join(table.name)
+            found[table.name] = _guarded(table.name, location, partial(sources.file_table, con, location, table.name, suffix, fmt, s3, columns))
     elif fmt == "delta":
         for table in expected.tables:
-            found[table.name] = sources.delta_table(con, storage.join(table.name), table.name, s3)
+            location = storage.join(table.name)
+            found[table.name] = _guarded(table.name, location, partial(sources.delta_table, con, location, table.name, s3))
     elif fmt == "iceberg":
         namespace = getattr(writer.target, "namespace", None) or "default"
         for table in expected.tables:
-            location, metadata_location = _iceberg_location(writer, namespace, table.name)
-            found[table.name] = sources.iceberg_table(con, metadata_location, location or storage.join(table.name), table.name, s3)
+            given, metadata_location = _iceberg_location(writer, namespace, table.name)
+            where = given or storage.join(table.name)
+            found[table.name] = _guarded(table.name, where, partial(sources.iceberg_table, con, metadata_location, where, table.name, s3))
     else:
         assert metadata is not None
         data_path = sources.attach_ducklake(con, metadata)
@@ -162,8 +166,19 @@ def _sources(
                 found[table.name] = sources.TableSource(table.name, storage.join(table.name), listed=True)
                 found[table.name].commit_detail = f"no DuckLake metadata at {metadata}"
             else:
-                found[table.name] = sources.ducklake_table(con, data_path, schema, table.name, s3)
+                build = partial(sources.ducklake_table, con, data_path, schema, table.name, s3)
+                found[table.name] = _guarded(table.name, sources.join(data_path, schema, table.name), build)
     return found
+
+
+def _guarded(name: str, location: str, build: Callable[[], sources.TableSource]) -> sources.TableSource:
+    """The table's source, or an uncommitted one naming why its metadata could not be read (a corrupt log)."""
+    try:
+        return build()
+    except DatasetGeneratorError:
+        raise
+    except Exception as exc:  # duckdb.Error, pyiceberg and JSON errors of a damaged table
+        return sources.TableSource(name, location, listed=True, commit_detail=f"cannot read its metadata: {first_line(exc)}")
 
 
 def _iceberg_location(writer: TableWriter, namespace: str, table: str) -> tuple[str | None, str | None]:
