@@ -51,14 +51,16 @@ def plan_dataset(
     params: Mapping[str, Any] | None = None,
     schema_file: str | Path | None = None,
     tables: list[str] | None = None,
+    force: bool = False,
 ) -> Plan:
     """The plan of a run: every table's files, partitions and row ranges, before any data exists.
 
     `writer` may be the writer or just its `WriterOptions`: planning reads the options only, and builds
-    no catalog or storage client.
+    no catalog or storage client. `force` lifts the size bound (more than 1 PB or 10^7 files).
 
     Raises:
         SpecError, ParameterError: an invalid spec, parameter, seed or table name.
+        SizeLimitError: the run's estimate passes the size bound and `force` is False.
     """
     if seed < 0:
         raise ParameterError(f"seed must be >= 0 (got {seed})")
@@ -70,7 +72,7 @@ def plan_dataset(
         if unknown:
             raise ParameterError(f"unknown table {unknown[0]!r}; {spec.name} has {', '.join(spec.tables)}")
     options = writer if isinstance(writer, WriterOptions) else writer.options
-    return make_plan(spec, seed=seed, options=options, tables=tables)
+    return make_plan(spec, seed=seed, options=options, tables=tables, force=force)
 
 
 def generate(
@@ -91,6 +93,7 @@ def generate(
     part: int | None = None,
     run_id: str | None = None,
     worker_type: str = "thread",
+    force: bool = False,
 ) -> GenerateSummary:
     """Generate `dataset` into `writer` and commit each table once.
 
@@ -108,6 +111,7 @@ def generate(
         progress: called with (task, FileInfo) once per written file; may have `on_plan(plan)`.
         parts, part, run_id: write only part `part` of `parts` (staged, with a manifest, not committed);
             `commit_parts` commits them all at once (see docs/distributed.md).
+        force: run even when the estimate passes the size bound (1 PB or 10^7 files).
 
     Returns:
         A GenerateSummary: rows, files and bytes per table, seconds, workers.
@@ -123,7 +127,9 @@ def generate(
     if isinstance(engine, str):
         engine = engine_for(engine, workers=workers, worker_type=worker_type, dask_address=dask_address)
     started = time.perf_counter()
-    plan = plan_dataset(dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables)
+    plan = plan_dataset(
+        dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables, force=force
+    )
     on_plan = getattr(progress, "on_plan", None)  # a progress display may want the planned sizes
     if on_plan is not None:
         on_plan(plan)
