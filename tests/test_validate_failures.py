@@ -105,12 +105,16 @@ def test_staged_and_unknown_files_are_named(pristine: dict[str, Path], tmp_path:
     staged = out / "customers" / "_temporary" / "20240101T000000-deadbeef" / "customers.csv.zst"
     staged.parent.mkdir(parents=True)
     staged.write_bytes(b"")
+    crashed = out / "_staging" / "orders" / "20240101T000000-deadbeef" / "part-00000.csv.zst"  # a crashed run's file
+    crashed.parent.mkdir(parents=True)
+    crashed.write_bytes(b"")
     (out / "products" / "notes.txt").write_text("mine")
     (out / "_manifests" / "run").mkdir(parents=True)
     (out / "_manifests" / "run" / "part-00001-of-00002.json").write_text("{}")
     failed = failures(check("ecommerce", writer))
     assert "1 staged or partial (_temporary/20240101T000000-deadbeef/customers.csv.zst)" in failed["customers.files"]
     assert "1 unknown (notes.txt)" in failed["products.files"]
+    assert f"1 staged or partial ({crashed})" in failed["orders.files"]
     assert "1 staged files left at the output root" in failed["output.staging"]
 
 
@@ -216,7 +220,7 @@ def test_a_success_manifest_that_lists_its_files_is_used(pristine: dict[str, Pat
     table = out / "orders"
     files = sorted(str(path.relative_to(table)) for path in table.rglob("*.parquet"))
     marker = json.loads((table / "_SUCCESS").read_text())
-    (table / "_SUCCESS").write_text(json.dumps({**marker, "files": files[1:]}))  # the commit does not list the first
+    (table / "_SUCCESS").write_text(json.dumps({**marker, "data_files": files[1:]}))  # the commit does not list the first
     failed = failures(check("ecommerce", writer))
     assert failed["orders.files"] == f"1 stray, not in the commit ({files[0]})"
 

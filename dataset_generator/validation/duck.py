@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationSetupError
+from ..sql import sql_identifier, sql_literal
 from ..storage import S3Config
 
 # Extensions that must be loaded before another one (DuckDB's iceberg reads Avro manifests).
@@ -95,14 +96,8 @@ def confine(con: Any, locations: list[str]) -> None:
     con.execute("SET lock_configuration = true")
 
 
-def literal(text: str) -> str:
-    """`text` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    """`name` as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
+literal = sql_literal  # the package's one quoting helper, under short names for the many queries here
+ident = sql_identifier
 
 
 def first_line(exc: BaseException) -> str:

@@ -14,7 +14,8 @@ from ..errors import DatasetGeneratorError, ParameterError, ValidationSetupError
 from ..generation.planner import make_plan
 from ..schemas.loader import load_schema
 from ..schemas.models import DatasetSpec
-from ..storage import S3Config, is_s3_uri, open_storage
+from ..storage import S3Config, is_s3_uri
+from ..writers.base import STAGING_DIR as STAGING
 from ..writers.base import TableWriter
 from . import checks, sources
 from .duck import confine, connect, first_line, ident, literal
@@ -86,7 +87,7 @@ def validate(
         for table in expected.tables:
             _check_table(report, con, table, found[table.name], expected, errors[table.name], validated, list(spec.tables))
         if fmt in _EXTENSIONS:
-            _check_output_staging(report, writer, s3)
+            _check_output_staging(report, writer, s3, validated)
         for number, query in enumerate(expected.checks, start=1):
             if set(_tables_named(query, list(spec.tables))) <= validated:
                 checks.check_query(report, con, number, query)
@@ -145,8 +146,9 @@ def _sources(
         suffix = _EXTENSIONS[fmt] + codec
         for table in expected.tables:
             columns = _columns_struct(table.schema)
-            location = storage.join(table.name)
-            found[table.name] = _guarded(table.name, location, partial(sources.file_table, con, location, table.name, suffix, fmt, s3, columns))
+            location, staging = storage.join(table.name), storage.join(STAGING, table.name)
+            build = partial(sources.file_table, con, location, staging, table.name, suffix, fmt, s3, columns)
+            found[table.name] = _guarded(table.name, location, build)
     elif fmt == "delta":
         for table in expected.tables:
             location = storage.join(table.name)
@@ -212,14 +214,16 @@ def _extensions(fmt: str, metadata: str | None, on_s3: bool) -> list[str]:
     return extensions
 
 
-def _check_output_staging(report: ValidationReport, writer: TableWriter, s3: S3Config | None) -> None:
-    # Runs stage beside the tables too (a parts run's manifests, a root staging directory).
+def _check_output_staging(report: ValidationReport, writer: TableWriter, s3: S3Config | None, tables: set[str]) -> None:
+    # Runs stage beside the tables (a parts run's manifests, `_staging/<table>/`); a validated table's own
+    # staging directory is reported with its files already.
     root = writer.storage.join("")
+    own = tuple(sources.join(root, STAGING, table) + "/" for table in tables)
     leftovers = []
     for name in sources.STAGING_NAMES:
         location = sources.join(root, name)
         if is_s3_uri(location) or Path(location).exists():
-            leftovers += open_storage(location, s3).list_files(location)
+            leftovers += [path for path in sources.list_files(location, s3) if not path.startswith(own)]
     detail = f"{len(leftovers)} staged files left at the output root (e.g. {leftovers[0]})" if leftovers else "nothing staged at the output root"
     report.add("output.staging", not leftovers, detail)
 

@@ -87,10 +87,14 @@ def list_files(location: str, s3: S3Config | None) -> list[str]:
     return [normalize(path) for path in open_storage(location, s3).list_files(location)]
 
 
-def file_table(con: Any, location: str, name: str, suffix: str, fmt: str, s3: S3Config | None, columns: str) -> TableSource:
-    """A Parquet, CSV or JSON lines table directory: `_SUCCESS` commits it; data files end in `suffix`."""
+def file_table(
+    con: Any, location: str, staging: str, name: str, suffix: str, fmt: str, s3: S3Config | None, columns: str
+) -> TableSource:
+    """A Parquet, CSV or JSON lines table directory: `_SUCCESS` commits it; data files end in `suffix`;
+    whatever a run left in the table's `staging` directory (`<output>/_staging/<table>/`) counts as staged."""
     source = TableSource(name=name, location=location, parquet=fmt == "parquet", suffix=suffix, partition_from_path=True)
     found = list_files(location, s3)
+    source.staged = list_files(staging, s3)
     manifest: dict[str, Any] | None = None
     for path in found:
         rel = relative(location, path)
@@ -112,12 +116,12 @@ def file_table(con: Any, location: str, name: str, suffix: str, fmt: str, s3: S3
         source.commit_detail = f"no {SUCCESS} in {location}"
     else:
         source.commit_detail = f"{SUCCESS}: " + ", ".join(f"{key} {manifest[key]}" for key in ("rows", "run_id") if key in manifest)
-        listed = manifest.get("files")
+        listed = manifest.get("data_files", manifest.get("files"))
         if isinstance(listed, list):  # a manifest that names its files
             source.listed = True
             source.files = [_listed_path(location, entry) for entry in listed]
     source.referenced = set(source.files)
-    readable = [path for path in source.files if path in set(source.found)]
+    readable = source.found  # what a reader's glob of the table reads: stray files included
     if fmt == "parquet":
         reader = "read_parquet"
         options = "hive_partitioning = false, filename = true"
