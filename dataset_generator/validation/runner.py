@@ -56,7 +56,9 @@ def validate(
         A ValidationReport: its `checks` (name, ok, detail) and `ok` when none failed.
     Raises:
         SpecError, ParameterError: an invalid spec, parameter, seed or table name, or an unknown format.
-        ValidationSetupError: DuckDB or an extension the format needs is not installed.
+        ValidationSetupError: the output does not exist, or DuckDB or an extension the format needs is not
+            installed.
+        ValidationReadFailed: a DuckLake metadata database does not open.
         StorageError: the output cannot be listed.
     """
     fmt = writer.name
