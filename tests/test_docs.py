@@ -75,4 +75,4 @@ def test_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert result.exit_code == 0, f"{page.name}: dataset-generator {' '.join(args)}\n{result.output}"
     for body in runnable_python(page):
         source = body.replace("scale=0.01", "scale=0.0005")
-        exec(compile(source, f"{page.name} example", "exec"), {"__name__": "docs_example"})
+        exec(compile(source, f"{page.name} example", "exec", dont_inherit=True), {"__name__": "docs_example"})

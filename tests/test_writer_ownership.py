@@ -247,3 +247,15 @@ def test_on_s3_a_killed_run_is_cleared_by_the_rerun_through_its_markers(s3_serve
     generate("transactions", writer, params={"rows": 5000}, seed=7, workers=1)
     keys = s3_server.keys(s3_bucket, "crash/")
     assert keys == ["crash/transactions/_SUCCESS"] + [f"crash/transactions/part-0000{i}.parquet" for i in range(5)]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "delta", "iceberg", "ducklake"])
+def test_the_identical_run_again_is_skipped_and_another_refused(tmp_path: Path, fmt: str) -> None:
+    """Each format records the run's fingerprint with its commit (`is_committed`): re-running the same command
+    after a crash between two tables' commits skips what is done; a different run is still refused."""
+    args = (*ARGS, "-o", tmp_path, "--param", "rows=300", "--format", fmt)
+    assert run_cli(*args).exit_code == 0
+    again = run_cli(*args)
+    assert again.exit_code == 0, again.output
+    other = run_cli(*args, "--seed", "9")
+    assert other.exit_code == 2 and "already exists" in other.output

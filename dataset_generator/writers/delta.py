@@ -35,6 +35,7 @@ from .base import new_run_id
 from .table_format import TableFormatWriter
 
 DELTA_LOG = "_delta_log"
+_FINGERPRINT = "dataset_generator.fingerprint"  # commitInfo key: what the run that made the version wrote
 # Strings longer than this get no min/max stats: a truncated max would no longer bound the column.
 _MAX_STAT_STRING = 64
 
@@ -62,6 +63,14 @@ class DeltaWriter(TableFormatWriter):
         if not DeltaTable.is_deltatable(uri, storage_options=options):
             return None
         return DeltaTable(uri, storage_options=options)
+
+    def is_committed(self, table: TableInfo) -> bool:
+        """Whether the table's latest version was committed by an identical run (its commitInfo fingerprint)."""
+        existing = self._load(self.storage.join(table.name))
+        if existing is None or not table.fingerprint:
+            return False
+        history = existing.history(1)
+        return bool(history) and history[0].get(_FINGERPRINT) == table.fingerprint
 
     def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
         storage = self.storage
@@ -131,7 +140,10 @@ class DeltaWriter(TableFormatWriter):
         schema = _delta_arrow_schema(table)
         partition_by = list(table.partition_columns)
         properties = CommitProperties(
-            custom_metadata={"dataset_generator.run_id": handle.run_id, "dataset_generator.table": table.name}
+            custom_metadata={
+                "dataset_generator.run_id": handle.run_id, "dataset_generator.table": table.name,
+                _FINGERPRINT: table.fingerprint,
+            }  # fmt: skip
         )
         try:
             if not handle.extra["exists"] or handle.mode == "overwrite":

@@ -23,6 +23,8 @@ identity partitions, matching its Delta and Hive layouts.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -128,6 +130,25 @@ class DuckLakeWriter(TableFormatWriter):
 
     # ------------------------------------------------------------------ protocol
 
+    def is_committed(self, table: TableInfo) -> bool:
+        """Whether the table's latest snapshot by this tool was committed by an identical run (the fingerprint
+        in the snapshot's commit extra info) and the table exists."""
+        if not table.fingerprint:
+            return False
+        with self._connect() as con:
+            if self._existing_columns(con, table.name) is None:
+                return False
+            rows = con.execute(
+                f"SELECT commit_extra_info FROM ducklake_snapshots({sql_literal(CATALOG_ALIAS)}) "
+                "WHERE commit_extra_info IS NOT NULL ORDER BY snapshot_id DESC"
+            ).fetchall()
+        for (extra_info,) in rows:
+            with contextlib.suppress(ValueError, TypeError):
+                record = json.loads(extra_info)
+                if isinstance(record, dict) and record.get("table") == table.name:
+                    return bool(record.get("fingerprint") == table.fingerprint)
+        return False
+
     def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
         mode = self.options.mode
         with self._connect() as con:
@@ -199,6 +220,11 @@ class DuckLakeWriter(TableFormatWriter):
                     raise WriterError(
                         f"DuckLake table {table.name!r} was created by someone else during this run"
                     )
+                extra_info = json.dumps({"table": table.name, "fingerprint": table.fingerprint, "run_id": handle.run_id})
+                con.execute(
+                    f"CALL {CATALOG_ALIAS}.set_commit_message('dataset-generator', ?, extra_info => ?)",
+                    [f"table {table.name}", extra_info],
+                )
                 if files:
                     con.execute(
                         "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",

@@ -98,6 +98,11 @@ class FileTableWriter(TableWriter):
             previous_files=tuple(storage.join(location, name) for name in previous), extra=extra,
         )  # fmt: skip
 
+    def is_committed(self, table: TableInfo) -> bool:
+        """Whether `_SUCCESS` records this table's fingerprint (an identical run committed it)."""
+        manifest = Manifest.read(self.storage, self.storage.join(table.name))
+        return bool(table.fingerprint) and manifest is not None and manifest.summary.get("fingerprint") == table.fingerprint
+
     def _classify(self, table: TableInfo, location: str) -> dict[str, Any]:
         """What the table directory holds: the files to keep (append) or replace (overwrite); refuses the
         mode when it does not fit."""
@@ -216,7 +221,8 @@ class FileTableWriter(TableWriter):
                 storage.move(info.staged_path, info.path)
         commit = CommitInfo.from_files(table, location, files)
         kept = list(handle.extra.get("keep", ())) if handle.mode == "append" else []
-        summary = {"mode": handle.mode, "files": commit.files, "rows": commit.rows, "bytes": commit.bytes}
+        summary = {"mode": handle.mode, "files": commit.files, "rows": commit.rows, "bytes": commit.bytes,
+                   "fingerprint": handle.table.fingerprint}  # fmt: skip
         manifest = Manifest(handle.run_id, tuple(sorted({*kept, *published})), summary)
         marker = storage.join(location, SUCCESS_MARKER)
         if storage.cheap_rename:  # staged, then renamed over the old one: readers see one or the other

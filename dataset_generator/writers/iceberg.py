@@ -54,6 +54,7 @@ _TIME_TRANSFORMS: dict[tuple[str, ...], tuple[Transform[Any, Any], str]] = {
 # WriterOptions codec -> Iceberg's `write.parquet.compression-codec` value.
 _ICEBERG_CODECS = {"none": "uncompressed"}
 _RUN_PROPERTY = "dataset-generator.run-id"
+_FINGERPRINT_PROPERTY = "dataset-generator.fingerprint"
 
 
 class IcebergWriter(TableFormatWriter):
@@ -171,6 +172,17 @@ class IcebergWriter(TableFormatWriter):
 
     # ------------------------------------------------------------------ protocol
 
+    def is_committed(self, table: TableInfo) -> bool:
+        """Whether the table's current snapshot was committed by an identical run (its summary fingerprint)."""
+        if not table.fingerprint:
+            return False
+        try:
+            snapshot = self.catalog.load_table(self._identifier(table)).current_snapshot()
+        except NoSuchTableError:
+            return False
+        summary = snapshot.summary if snapshot is not None else None
+        return summary is not None and summary.get(_FINGERPRINT_PROPERTY) == table.fingerprint
+
     def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
         identifier = self._identifier(table)
         mode = self.options.mode
@@ -243,7 +255,7 @@ class IcebergWriter(TableFormatWriter):
         identifier = handle.extra["identifier"]
         scheme = handle.extra["file_scheme"]
         paths = [scheme + info.path for info in files]
-        snapshot_properties = {_RUN_PROPERTY: handle.run_id}
+        snapshot_properties = {_RUN_PROPERTY: handle.run_id, _FINGERPRINT_PROPERTY: handle.table.fingerprint}
         try:
             iceberg_table = self.catalog.load_table(identifier)
             transaction = iceberg_table.transaction()
