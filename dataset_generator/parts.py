@@ -31,7 +31,7 @@ from .errors import DatasetGeneratorError, WriterError
 from .generation.planner import Plan
 from .options import WriterOptions
 from .runs import GenerateSummary, ProgressCallback, TableSummary, commit_tables, run_tasks
-from .writers.base import STAGING_DIR, TableWriter
+from .writers.base import TableWriter
 
 MANIFEST_DIR = "_manifests"
 MANIFEST_VERSION = 1
@@ -295,13 +295,11 @@ def _load_run(writer: TableWriter, run_id: str | None, *, complete: bool = True)
 
 
 def _discard(writer: TableWriter, run_id: str, tables: tuple[TableEntry, ...], files: list[FileInfo]) -> None:
-    storage = writer.storage
-    storage.remove(info.staged_path for info in files)
+    # The writer knows where its parts staged (and marked) their files: abort with a handle like the parts' (as
+    # the manifest recorded it, without part_handle's checks) removes them and nothing else.
     for entry in tables:
-        staging = storage.join(entry.location, STAGING_DIR)
-        storage.remove_tree(storage.join(staging, run_id))
-        if not storage.list_files(staging):
-            storage.remove_tree(staging)
+        handle = TableHandle(table=entry.table_info(), run_id=run_id, location=entry.location, mode=writer.options.mode)
+        writer.abort(handle, [file for file in files if file.table == entry.name])
     _remove_manifests(writer, run_id)
 
 

@@ -259,3 +259,13 @@ def test_the_identical_run_again_is_skipped_and_another_refused(tmp_path: Path, 
     assert again.exit_code == 0, again.output
     other = run_cli(*args, "--seed", "9")
     assert other.exit_code == 2 and "already exists" in other.output
+
+
+def test_discarding_a_parts_run_leaves_no_staging(tmp_path: Path) -> None:
+    from dataset_generator.parts import commit_parts
+
+    writer = create_writer("parquet", output_uri=str(tmp_path), options=WriterOptions(file_rows_target=100))
+    generate("transactions", writer, params={"rows": 500}, parts=2, part=1, workers=1)
+    assert list((tmp_path / "_staging" / "transactions").rglob("*.parquet"))
+    commit_parts(create_writer("parquet", output_uri=str(tmp_path)), discard=True)
+    assert list(tmp_path.iterdir()) == []
