@@ -250,7 +250,7 @@ class S3Config:
         """Keyword arguments for `botocore.config.Config`: the one retry layer, addressing and checksums."""
         config: dict[str, Any] = {
             # "standard" retries 5xx, throttling and dropped connections with jittered exponential backoff.
-            "retries": {"max_attempts": max_attempts or self.max_attempts, "mode": self.retry_mode},
+            "retries": {"total_max_attempts": max_attempts or self.max_attempts, "mode": self.retry_mode},
             "connect_timeout": 10,
             "read_timeout": 120,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -12,8 +13,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import StorageError
+from ..errors import StorageError, StorageFailure
 from .base import Storage
+
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _disk_full(error: BaseException) -> bool:
+    # pyarrow re-raises a sink's OSError as its own OSError subclass, with the errno or only the text.
+    return isinstance(error, OSError) and (error.errno in FULL or "No space left on device" in str(error))
+
+
+def disk_full_error(path: str) -> StorageFailure:
+    """The one-line error for a full disk (or quota) while writing `path`."""
+    return StorageFailure(f"no space left on device writing {path}: free space there or choose another output")
 
 
 class LocalStorage(Storage):
@@ -34,9 +47,11 @@ class LocalStorage(Storage):
             with open(partial, "wb") as handle:
                 yield handle
             os.replace(partial, path)
-        except BaseException:
+        except BaseException as error:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(partial)
+            if _disk_full(error):
+                raise disk_full_error(path) from error
             raise
 
     def write_bytes(self, path: str, data: bytes) -> None:
@@ -58,8 +73,13 @@ class LocalStorage(Storage):
         return sorted(found)
 
     def move(self, src: str, dst: str) -> None:
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        os.replace(src, dst)
+        try:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.replace(src, dst)
+        except OSError as error:
+            if _disk_full(error):
+                raise disk_full_error(dst) from error
+            raise
 
     def remove(self, paths: Iterable[str]) -> None:
         for path in paths:
@@ -80,4 +100,6 @@ class LocalStorage(Storage):
             with tempfile.NamedTemporaryFile(dir=self.root, prefix=".write-check-"):
                 pass
         except OSError as exc:
+            if _disk_full(exc):
+                raise disk_full_error(self.root) from None
             raise StorageError(f"output {self.root} is not writable: {exc.strerror or exc}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO, cast
 
@@ -239,9 +239,14 @@ class S3Storage(Storage):
             aborted += 1
         return aborted
 
-    def abort_stale_uploads(self, prefix: str) -> int:
-        """Abort uploads under `prefix` left by earlier (killed) runs: those initiated before this storage
-        object was created and not opened by this process. Call it when a run opens a table.
+    def abort_stale_uploads(self, prefix: str, keep: Callable[[str], bool] | None = None) -> int:
+        """Abort uploads under `prefix` left by earlier (killed) runs: those not opened by this process, not
+        initiated after this storage object was created (by the store's clock), and whose key `keep` does not
+        claim (e.g. a key carrying a concurrent run's id). Call it when a run opens a table.
+
+        Args:
+            prefix: a path under the root (a table directory).
+            keep: a predicate on the key of uploads to spare.
 
         Returns:
             How many uploads were aborted.
@@ -251,7 +256,7 @@ class S3Storage(Storage):
         aborted = 0
         for key, upload_id, initiated in self._pending(prefix):
             fresh = isinstance(initiated, datetime.datetime) and initiated >= self.created_at
-            if upload_id in own or fresh:
+            if upload_id in own or fresh or (keep is not None and keep(key)):
                 continue
             self.s3.call("AbortMultipartUpload", bucket, key, UploadId=upload_id, tolerate=("NoSuchUpload",))
             aborted += 1

@@ -120,7 +120,8 @@ def describe_error(
             True,
         )
     code, status = error_code(error), http_status(error)
-    detail = f"{operation} {where}: HTTP {status or '?'} {code or type(error).__name__}{_attempts(error)}"
+    shown = code if code and code != str(status) else ("" if status else type(error).__name__)
+    detail = f"{operation} {where}: HTTP {status or '?'}{' ' + shown if shown else ''}{_attempts(error)}"
     if code == "NoSuchBucket":
         return f"S3 bucket {bucket!r} does not exist at {endpoint} ({detail})", False
     if code in ("InvalidAccessKeyId", "InvalidClientTokenId"):

@@ -21,9 +21,12 @@ from ..errors import StorageError
 from .config import MAX_PARTS
 from .s3_client import S3Client
 
-# Uploads of the same key initiated up to this long before ours still count as ours when sweeping lost creates:
-# the store's clock may run behind this machine's.
-CLOCK_SKEW = datetime.timedelta(minutes=5)
+# Twins of an upload (opened by retried creates whose responses were lost) are initiated at most this long before
+# the upload itself: botocore's retries with backoff, plus the store's clock running behind ours.
+RETRY_WINDOW = datetime.timedelta(minutes=5)
+# An upload of the same key older than this is abandoned by any measure (some stores, moto among them, report
+# a fixed Initiated time: such uploads are treated as abandoned too).
+ABANDONED = datetime.timedelta(days=1)
 COPY_PART_BYTES = 1024**3
 
 
@@ -50,7 +53,8 @@ class UploadRegistry:
 def sweep_key(
     client: S3Client, bucket: str, key: str, since: datetime.datetime, keep: str | None = None
 ) -> int:
-    """Abort the pending uploads of exactly `key` initiated since `since` (less the clock skew), but `keep`.
+    """Abort the other pending uploads of exactly `key` that belong to this upload attempt: those initiated
+    since `since` (less RETRY_WINDOW), and those abandoned for more than a day; `keep` is spared.
 
     Returns:
         How many uploads were aborted.
@@ -61,12 +65,12 @@ def sweep_key(
         page = client.must("ListMultipartUploads", bucket, Prefix=key, **markers)
         for upload in page.get("Uploads") or []:
             initiated = upload.get("Initiated")
-            recent = not isinstance(initiated, datetime.datetime) or initiated >= since - CLOCK_SKEW
-            if upload["Key"] == key and upload["UploadId"] != keep and recent:
-                client.call(
-                    "AbortMultipartUpload", bucket, key, UploadId=upload["UploadId"], tolerate=("NoSuchUpload",)
-                )
-                aborted += 1
+            if upload["Key"] != key or upload["UploadId"] == keep:
+                continue
+            if isinstance(initiated, datetime.datetime) and since - ABANDONED < initiated < since - RETRY_WINDOW:
+                continue  # a recent upload of another writer of the same key: not ours to abort
+            client.call("AbortMultipartUpload", bucket, key, UploadId=upload["UploadId"], tolerate=("NoSuchUpload",))
+            aborted += 1
         if not page.get("IsTruncated"):
             return aborted
         markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
