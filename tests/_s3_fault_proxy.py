@@ -81,8 +81,9 @@ def s3_operation(method: str, path: str, query: str, headers: Any) -> str:
 class FaultProxy:
     """The proxy: `add(Fault(...))`, point an S3Config at `endpoint_url` (see `config`), read `injected`."""
 
-    def __init__(self, upstream_port: int, limit: int = 1000) -> None:
+    def __init__(self, upstream_port: int, limit: int = 1000, server: Any = None) -> None:
         self.upstream_port = upstream_port
+        self.upstream = server  # the S3Server behind, for `config`
         self.limit = limit
         self.faults: list[Fault] = []
         self.counts: dict[str, int] = {}
@@ -101,6 +102,10 @@ class FaultProxy:
         with self._lock:
             self.faults.append(fault)
         return fault
+
+    def config(self, **overrides: Any) -> Any:
+        """An S3Config for the server behind the proxy, pointing at the proxy."""
+        return self.upstream.config(endpoint_url=self.endpoint_url, **overrides)
 
     def clear(self) -> None:
         with self._lock:

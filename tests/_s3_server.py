@@ -5,6 +5,7 @@
                   bad credentials; started only by the tests that ask for it.
 `s3_bucket`       a fresh, empty bucket per test on `s3_server`.
 `s3_config`       an `S3Config` for `s3_server`.
+`s3_fault_proxy`  a fault-injecting proxy in front of `s3_server` (see _s3_fault_proxy.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from _s3_fault_proxy import FaultProxy
 
 if TYPE_CHECKING:
     from dataset_generator.storage.config import S3Config
@@ -203,151 +205,13 @@ def s3_config(s3_server: S3Server) -> S3Config:
     return s3_server.config()
 
 
-# -- a fault-injecting proxy in front of moto: real HTTP failures (5xx, throttling, dropped connections) --------
-
-
-@dataclass
-class Fault:
-    """Fail requests of one S3 operation: let `skip` through, then fail the next `times` of them."""
-
-    operation: str
-    times: int
-    status: int = 503
-    code: str = "SlowDown"
-    drop: bool = False
-    skip: int = 0
-    # Forward the request, then drop the connection: the server acted but the client never hears of it.
-    lose_response: bool = False
-
-
-def s3_operation(method: str, query: str, headers: Any) -> str:
-    """Enough of S3's request routing to name the operations the tests fail on purpose."""
-    if method == "PUT" and "partNumber=" in query:
-        return "upload_part_copy" if headers.get("x-amz-copy-source") else "upload_part"
-    if method == "POST" and "uploads" in query.split("&"):
-        return "create_multipart_upload"
-    if method == "POST" and "uploadId=" in query:
-        return "complete_multipart_upload"
-    if method == "DELETE" and "uploadId=" in query:
-        return "abort_multipart_upload"
-    if method == "PUT":
-        return "copy_object" if headers.get("x-amz-copy-source") else "put_object"
-    return method.lower()
-
-
-class FaultProxy:
-    """An HTTP proxy on 127.0.0.1 that forwards to moto, failing the requests its `faults` select."""
-
-    def __init__(self, upstream: S3Server) -> None:
-        import http.client
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.upstream = upstream
-        self.faults: list[Fault] = []
-        self.counts: dict[str, int] = {}
-        self.injected: dict[str, int] = {}
-        lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature is the stdlib's
-                pass
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path, _, query = self.path.partition("?")
-                operation = s3_operation(self.command, query, self.headers)
-                with lock:
-                    proxy.counts[operation] = proxy.counts.get(operation, 0) + 1
-                    fault = next((f for f in proxy.faults if f.operation == operation), None)
-                    if fault is not None and fault.skip > 0:
-                        fault.skip -= 1
-                        fault = None
-                    if fault is not None:
-                        fault.times -= 1
-                        if fault.times <= 0:
-                            proxy.faults.remove(fault)
-                        proxy.injected[operation] = proxy.injected.get(operation, 0) + 1
-                if fault is not None and fault.lose_response:
-                    forwarded = http.client.HTTPConnection(LOOPBACK, proxy.upstream.port, timeout=60)
-                    try:
-                        forwarded.request(
-                            self.command, self.path, body=body, headers=dict(self.headers.items())
-                        )
-                        forwarded.getresponse().read()
-                    finally:
-                        forwarded.close()
-                    fault = Fault(operation, 1, drop=True)
-                if fault is not None and fault.drop:
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                if fault is not None:
-                    payload = (
-                        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{fault.code}</Code>'
-                        f"<Message>injected by the test proxy</Message></Error>"
-                    ).encode()
-                    self.send_response(fault.status)
-                    self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(payload)
-                    return
-                connection = http.client.HTTPConnection(LOOPBACK, proxy.upstream.port, timeout=60)
-                try:
-                    headers = {
-                        name: value
-                        for name, value in self.headers.items()
-                        if name.lower() not in ("connection", "expect")
-                    }
-                    connection.request(self.command, self.path, body=body, headers=headers)
-                    response = connection.getresponse()
-                    data = response.read()
-                finally:
-                    connection.close()
-                self.send_response(response.status)
-                for name, value in response.getheaders():
-                    if name.lower() not in (
-                        "transfer-encoding",
-                        "connection",
-                        "content-length",
-                        "server",
-                        "date",
-                    ):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
-
-        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        self.endpoint_url = f"http://{LOOPBACK}:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="s3-fault-proxy", daemon=True)
-        self.thread.start()
-
-    def add(self, fault: Fault) -> None:
-        self.faults.append(fault)
-
-    def config(self, **overrides: Any) -> S3Config:
-        return self.upstream.config(endpoint_url=self.endpoint_url, **overrides)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+# -- a fault-injecting proxy in front of moto (tests/_s3_fault_proxy.py) ------------------------------------------
 
 
 @pytest.fixture
 def s3_fault_proxy(s3_server: S3Server) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(s3_server)
+    """A FaultProxy in front of `s3_server`; `s3_fault_proxy.config(...)` is an S3Config pointing at it."""
+    proxy = FaultProxy(s3_server.port, server=s3_server)
     try:
         yield proxy
     finally:

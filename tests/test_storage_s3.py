@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from _s3_server import Fault, FaultProxy, S3Server
+from _s3_fault_proxy import Fault, FaultProxy
+from _s3_server import S3Server
 
 from dataset_generator.contracts import TableInfo
 from dataset_generator.errors import ParameterError, StorageError, WriterError
@@ -248,15 +249,15 @@ def test_transient_errors_are_retried(
     s3_fault_proxy: FaultProxy, s3_bucket: str, s3_server: S3Server
 ) -> None:
     storage = S3Storage(f"s3://{s3_bucket}/prefix", s3_fault_proxy.config(multipart_chunk_bytes=PART))
-    s3_fault_proxy.add(Fault("upload_part", times=2, status=503, code="SlowDown"))
-    s3_fault_proxy.add(Fault("complete_multipart_upload", times=1, status=500, code="InternalError"))
-    s3_fault_proxy.add(Fault("put_object", times=1, drop=True))
+    s3_fault_proxy.add(Fault("UploadPart", times=2, status=503, code="SlowDown"))
+    s3_fault_proxy.add(Fault("CompleteMultipartUpload", times=1, status=500, code="InternalError"))
+    s3_fault_proxy.add(Fault("PutObject", times=1, kind="drop"))
     data = np.random.default_rng(3).bytes(11 * MIB)
     with storage.open_write(storage.join("flaky.bin")) as sink:
         sink.write(data)
     storage.write_bytes(storage.join("_SUCCESS"), b"{}")
-    assert s3_fault_proxy.injected == {"upload_part": 2, "complete_multipart_upload": 1, "put_object": 1}
-    assert s3_fault_proxy.counts["upload_part"] == 3 + 2
+    assert s3_fault_proxy.injected == {"UploadPart": 2, "CompleteMultipartUpload": 1, "PutObject": 1}
+    assert s3_fault_proxy.counts["UploadPart"] == 3 + 2
     assert storage.read_bytes(storage.join("flaky.bin")) == data
     assert s3_server.keys(s3_bucket) == ["prefix/_SUCCESS", "prefix/flaky.bin"]
 
@@ -265,18 +266,18 @@ def test_completion_whose_response_was_lost(
     s3_fault_proxy: FaultProxy, s3_bucket: str, s3_server: S3Server
 ) -> None:
     storage = S3Storage(f"s3://{s3_bucket}/prefix", s3_fault_proxy.config(multipart_chunk_bytes=PART))
-    s3_fault_proxy.add(Fault("complete_multipart_upload", times=1, lose_response=True))
+    s3_fault_proxy.add(Fault("CompleteMultipartUpload", times=1, kind="lose"))
     data = np.random.default_rng(5).bytes(6 * MIB)
     with storage.open_write(storage.join("lost.bin")) as sink:
         sink.write(data)
-    assert s3_fault_proxy.counts["complete_multipart_upload"] >= 2
+    assert s3_fault_proxy.counts["CompleteMultipartUpload"] >= 2
     assert storage.read_bytes(storage.join("lost.bin")) == data
     assert s3_server.pending_uploads(s3_bucket) == []
 
 
 def test_failed_part_upload_aborts(s3_fault_proxy: FaultProxy, s3_bucket: str, s3_server: S3Server) -> None:
     storage = S3Storage(f"s3://{s3_bucket}/prefix", s3_fault_proxy.config(multipart_chunk_bytes=PART))
-    s3_fault_proxy.add(Fault("upload_part", times=1, skip=1, status=403, code="AccessDenied"))
+    s3_fault_proxy.add(Fault("UploadPart", times=1, skip=1, status=403, code="AccessDenied"))
     # One line naming the operation, the status and code, and the object (it was s3fs's bare PermissionError).
     with (
         pytest.raises(StorageError, match=r"UploadPart s3://.*/prefix/t\.bin: HTTP 403 AccessDenied") as error,

@@ -35,7 +35,7 @@ def _report_faults() -> Iterator[None]:
 
 @pytest.fixture
 def proxy(s3_server: S3Server) -> Iterator[FaultProxy]:
-    faults = FaultProxy(s3_server.port)
+    faults = FaultProxy(s3_server.port, server=s3_server)
     try:
         yield faults
     finally:
@@ -269,3 +269,34 @@ def test_endpoint_password_is_never_echoed(
         S3Storage("s3://no-such-bucket-x/p", config).write_bytes("s3://no-such-bucket-x/p/x", b"1")
     assert password not in str(missing.value) and "NoSuchBucket" in str(missing.value)
     assert s3_server.secret not in str(missing.value)
+
+
+# -- the CLI: a dead S3 ends in one line naming the operation, exit code 1 -----------------------------------
+
+
+def test_cli_persistent_503_is_one_line_naming_the_operation(
+    proxy: FaultProxy, s3_server: S3Server, s3_bucket: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proxy.add(Fault("PutObject", times=None, skip=1))  # the preflight's probe passes, the data files do not
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=root, AWS_MAX_ATTEMPTS="2")
+    command = [
+        sys.executable, "-c", "from dataset_generator.cli import main; main()",
+        "generate", "transactions", "--output", f"s3://{s3_bucket}/tx", "--param", "rows=3000",
+        "--file-rows-target", "1000", "--workers", "1", "--s3-endpoint-url", proxy.endpoint_url,
+        "--s3-key", s3_server.key, "--s3-secret", s3_server.secret, "--s3-region", "us-east-1",
+    ]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "PutObject" in lines[0] and "HTTP 503 SlowDown" in lines[0] and f"s3://{s3_bucket}/tx/" in lines[0]
+    assert "Errno" not in lines[0] and s3_server.secret not in result.stderr + result.stdout
+    assert proxy.injected["PutObject"] >= 2
+    _no_upload_left(s3_server, s3_bucket)
+    assert not any(key.endswith("_SUCCESS") for key in s3_server.keys(s3_bucket))

@@ -82,7 +82,8 @@ class S3Config:
     AWS environment variables and profiles. Secrets never appear in repr, logs or errors.
 
     Requests are retried by botocore alone (`retry_mode` "standard" or "adaptive", `max_attempts` attempts in
-    all, with jittered exponential backoff); `max_inflight_parts` multipart parts of one file are uploaded
+    all, with jittered exponential backoff; unset, botocore's AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, else "standard"
+    and 10); `max_inflight_parts` multipart parts of one file are uploaded
     concurrently, so one open file holds at most `(1 + max_inflight_parts) * multipart_chunk_bytes` bytes.
     """
 
@@ -94,8 +95,8 @@ class S3Config:
     session_token: str | None = field(default=None, repr=False)
     multipart_chunk_bytes: int = 16 * MIB
     profile: str | None = None
-    max_attempts: int = 10
-    retry_mode: str = "standard"
+    max_attempts: int | None = None
+    retry_mode: str | None = None
     max_inflight_parts: int = 4
 
     def __post_init__(self) -> None:
@@ -114,9 +115,9 @@ class S3Config:
                 f"S3 endpoint URL {redact_url(self.endpoint_url)!r} carries credentials: give the endpoint as "
                 "http(s)://host[:port] and the key and secret separately"
             )
-        if not 1 <= self.max_attempts <= 50:
+        if self.max_attempts is not None and not 1 <= self.max_attempts <= 50:
             raise ParameterError(f"S3 max_attempts must be between 1 and 50 (got {self.max_attempts})")
-        if self.retry_mode not in RETRY_MODES:
+        if self.retry_mode is not None and self.retry_mode not in RETRY_MODES:
             raise ParameterError(f"S3 retry_mode must be one of {', '.join(RETRY_MODES)} (got {self.retry_mode!r})")
         if not 1 <= self.max_inflight_parts <= 64:
             raise ParameterError(
@@ -246,11 +247,25 @@ class S3Config:
 
     # -- handing the settings to other engines -----------------------------------------------------------
 
+    def effective_retries(self) -> tuple[str, int]:
+        """(retry mode, attempts in all): the fields, else AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, else standard, 10."""
+        mode = self.retry_mode or _env("AWS_RETRY_MODE") or "standard"
+        if mode not in RETRY_MODES:
+            raise ParameterError(f"AWS_RETRY_MODE must be one of {', '.join(RETRY_MODES)} (got {mode!r})")
+        attempts = self.max_attempts
+        if attempts is None:
+            text = _env("AWS_MAX_ATTEMPTS") or "10"
+            if not text.isdigit() or not 1 <= int(text) <= 50:
+                raise ParameterError(f"AWS_MAX_ATTEMPTS must be a whole number from 1 to 50 (got {text!r})")
+            attempts = int(text)
+        return mode, attempts
+
     def botocore_config_kwargs(self, *, max_attempts: int | None = None) -> dict[str, Any]:
         """Keyword arguments for `botocore.config.Config`: the one retry layer, addressing and checksums."""
+        mode, attempts = self.effective_retries()
         config: dict[str, Any] = {
             # "standard" retries 5xx, throttling and dropped connections with jittered exponential backoff.
-            "retries": {"total_max_attempts": max_attempts or self.max_attempts, "mode": self.retry_mode},
+            "retries": {"total_max_attempts": max_attempts or attempts, "mode": mode},
             "connect_timeout": 10,
             "read_timeout": 120,
         }

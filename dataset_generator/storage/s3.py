@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO, cast
 
-from ..errors import StorageError
+from ..errors import StorageError, StorageFailure
 from .base import Storage
 from .config import S3_SCHEMES, S3Config, split_s3_uri
 from .s3_client import S3Client
@@ -290,6 +290,10 @@ class S3Storage(Storage):
         try:
             probe.must("PutObject", self.bucket, key, Body=b"")
             probe.must("DeleteObject", self.bucket, key)
-        except StorageError as error:
-            # At the preflight every failure is a problem of the given location: bad input.
-            raise StorageError(str(error)) from None
+        except StorageFailure as error:
+            from botocore.exceptions import EndpointConnectionError
+
+            if isinstance(error.__cause__, EndpointConnectionError):
+                # Nothing listens there before anything was written: a wrong endpoint, bad input.
+                raise StorageError(str(error)) from None
+            raise

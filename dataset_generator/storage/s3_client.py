@@ -35,13 +35,13 @@ class S3Client:
 
     Args:
         config: credentials, endpoint, region and retry settings.
-        max_attempts: overrides `config.max_attempts` (the preflight uses few, to answer in seconds).
+        max_attempts: overrides the configured attempts (the preflight uses few, to answer in seconds).
         connect_timeout: seconds to wait for a TCP connection.
     """
 
     def __init__(self, config: S3Config, *, max_attempts: int | None = None, connect_timeout: int = 10) -> None:
         self.config = config
-        self.max_attempts = max_attempts or config.max_attempts
+        self.max_attempts = max_attempts
         self.connect_timeout = connect_timeout
         self._lock = threading.Lock()
         self._client: Any = None
