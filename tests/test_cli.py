@@ -63,7 +63,7 @@ def test_dry_run_prints_the_plan(tmp_path: Path) -> None:
         (("generate", "ecommerce", "-o", "{out}", "--schema-file", "{missing}"), "does not exist"),
         (("generate", "ecommerce", "-o", "{out}", "--tables", "nope"), "unknown table 'nope'"),
         (("generate", "ecommerce", "-o", "{out}", "--tables", ",,,"), "name at least one table"),
-        (("generate", "ecommerce", "-o", "{out}", "--chunk-rows", "0"), "'--chunk-rows': must be at least 1"),
+        (("generate", "ecommerce", "-o", "{out}", "--chunk-rows", "0"), "--chunk-rows: must be at least 1"),
         (("generate", "ecommerce", "-o", "{out}", "--parts", "2"), "--parts and --part go together"),
         (("generate", "-o", "{out}"), "name a DATASET"),
         (("generate", "ecommerce"), "Missing option"),
@@ -91,11 +91,21 @@ def test_console_script_runs_the_docs_example(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     assert "total" in completed.stdout
     assert scalar(f"select count(*) from read_parquet('{parquet_glob(out, 'customers')}')") == 1000
-    failed = subprocess.run(
+    # The same run again (defaults spelled out or not): every table is already committed by it, so nothing to do.
+    again = subprocess.run(
         [Path(sys.executable).parent / "dataset-generator", "generate", "ecommerce", "--output", str(out), "--scale", "0.001"],
         capture_output=True, text=True, timeout=300,
     )
+    assert again.returncode == 0, again.stderr
+    assert "skipped, already committed by an identical run: customers, products, orders, order_items" in again.stdout
+    # Another run into the same output is refused: one line, exit 2.
+    failed = subprocess.run(
+        [Path(sys.executable).parent / "dataset-generator", "generate", "ecommerce", "--output", str(out), "--scale", "0.001",
+         "--seed", "7"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr
+    assert "already exists" in failed.stderr and "--mode overwrite" in failed.stderr
 
 
 def test_seed_002_python_snippets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,6 +54,18 @@ class Plan:
         return [task for position, task in enumerate(self.tasks) if position % parts == part - 1]
 
 
+def sized_layouts(spec: DatasetSpec, seed: int, *, force: bool = False) -> dict[str, Layout]:
+    """The layouts of every table (row counts per day and per parent block), after the size check that
+    `make_plan` does too, so that describing an absurd run answers at once instead of building it.
+
+    Raises:
+        SizeLimitError: the estimate is beyond the bound and `force` is False.
+    """
+    partitions = {name: effective_partition(spec, name, None) for name in spec.tables}
+    check_size(spec, partitions, WriterOptions().file_rows_target, force=force)
+    return build_layouts(spec, seed)
+
+
 def make_plan(
     spec: DatasetSpec,
     *,

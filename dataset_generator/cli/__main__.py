@@ -1,0 +1,5 @@
+"""`python -m dataset_generator.cli`."""
+
+from .app import main
+
+main()
