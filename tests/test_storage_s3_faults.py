@@ -300,3 +300,21 @@ def test_cli_persistent_503_is_one_line_naming_the_operation(
     assert proxy.injected["PutObject"] >= 2
     _no_upload_left(s3_server, s3_bucket)
     assert not any(key.endswith("_SUCCESS") for key in s3_server.keys(s3_bucket))
+
+
+def test_a_secret_inside_a_store_message_is_redacted() -> None:
+    from botocore.exceptions import ClientError
+
+    from dataset_generator.storage.config import S3Config
+    from dataset_generator.storage.s3_errors import s3_error
+
+    config = S3Config(key="AKIAVISIBLE", secret="s3cr3t-value-123", endpoint_url="http://127.0.0.1:9")
+    response = {
+        "Error": {"Code": "InvalidArgument", "Message": "header carried s3cr3t-value-123"},
+        "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 0},
+    }
+    error = s3_error(ClientError(response, "PutObject"), config, "PutObject", "bkt", "a/b")  # type: ignore[arg-type]
+    message = str(error)
+    assert "s3cr3t-value-123" not in message and "***" in message
+    assert "PutObject s3://bkt/a/b: HTTP 400 InvalidArgument after 1 attempt" in message
+    assert type(error) is StorageError  # a problem of the request: exit code 2

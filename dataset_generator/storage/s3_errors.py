@@ -64,7 +64,8 @@ def _attempts(error: BaseException) -> str:
 def redact(text: str, config: S3Config) -> str:
     """`text` with the secret key, session token and any URL password of `config` replaced by ***."""
     for secret in (config.secret, config.session_token):
-        if secret:
+        # A secret of a few characters would turn every message into asterisks and protect nothing.
+        if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     for url in (config.endpoint_url, os.environ.get("AWS_ENDPOINT_URL_S3"), os.environ.get("AWS_ENDPOINT_URL")):
         if url and "@" in url:
