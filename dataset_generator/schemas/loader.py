@@ -14,12 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ParameterError, SpecError
+from ..sql import sql_literal
 from .base import identifier_problem
 from .dataset import DatasetSpec, ParameterSpec
 from .expressions import ExpressionError, evaluate
 from .lines import with_line
 from .source import MAX_SPEC_BYTES, decode_spec, parse_spec
-from .sql import quote_string
 from .validate import check_references
 
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")  # a parameter name or a small expression (see expressions.py)
@@ -216,7 +216,7 @@ def _substitute_sql(text: str, values: Mapping[str, Any], source: str) -> str:
         if match is not None:
             value = _placeholder_value(match.group(1), values, source)
             if in_string:
-                parts.append(_plain_text(value).replace("'", "''"))
+                parts.append(_plain_text(value).replace("'", "''"))  # inside a quoted string already open
             else:
                 parts.append(_sql_literal(value, match.group(0), source))
             position = match.end()
@@ -244,11 +244,11 @@ def _sql_literal(value: Any, placeholder: str, source: str) -> str:
             raise SpecError(f"{source}: {placeholder} is {value}; an expression needs a finite number")
         return str(value) if value >= 0 else f"({value})"
     if isinstance(value, dt.datetime):
-        return f"CAST({quote_string(value.isoformat(sep=' '))} AS TIMESTAMP)"
+        return f"CAST({sql_literal(value.isoformat(sep=' '))} AS TIMESTAMP)"
     if isinstance(value, dt.date):
-        return f"CAST({quote_string(value.isoformat())} AS DATE)"
+        return f"CAST({sql_literal(value.isoformat())} AS DATE)"
     if isinstance(value, str):
-        return quote_string(value)
+        return sql_literal(value)
     raise SpecError(f"{source}: {placeholder} is a {type(value).__name__}; an expression needs a number, string, date or bool")
 
 

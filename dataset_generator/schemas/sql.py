@@ -25,7 +25,6 @@ from .sql_tree import (
     Predicate,
     Unary,
     collect_columns,
-    quote_string,
     render,
 )
 
@@ -348,4 +347,4 @@ class _Parser:
         return Case(operand, tuple(whens), default)
 
 
-__all__ = ["Expression", "SqlExpressionError", "parse_expression", "quote_string"]
+__all__ = ["Expression", "SqlExpressionError", "parse_expression"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..sql import sql_identifier
+
 
 # --- the tree -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -89,20 +91,12 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def render(node: Node) -> str:
     """Canonical SQL of a tree: every operation in parentheses, identifiers quoted."""
     if isinstance(node, Literal):
         return node.sql
     if isinstance(node, ColumnRef):
-        return quote_identifier(node.name)
+        return sql_identifier(node.name)
     if isinstance(node, Unary):
         return f"(NOT {render(node.operand)})" if node.op == "NOT" else f"({node.op}{render(node.operand)})"
     if isinstance(node, Binary):
