@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 from dataset_generator.contracts import PartitionValues, TableInfo
-from dataset_generator.writers._duckdb import connect_duckdb
+from dataset_generator.writers.duckdb_extensions import connect_duckdb
 
 READ_EXTENSIONS = ["delta", "iceberg", "avro", "ducklake"]
 

@@ -71,7 +71,7 @@ def commits_of(fmt: str, output: Path, table: str) -> int:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
-    from dataset_generator.writers._duckdb import connect_duckdb
+    from dataset_generator.writers.duckdb_extensions import connect_duckdb
 
     found = {}
     con = connect_duckdb(["delta", "iceberg", "avro", "ducklake"])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dataset_generator import S3Config, create_writer
-from dataset_generator.writers._duckdb import connect_duckdb
+from dataset_generator.writers.duckdb_extensions import connect_duckdb
 
 from helpers import parquet_glob, query, run_cli
 

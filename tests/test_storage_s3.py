@@ -421,7 +421,7 @@ def _write_table(output: str, config: S3Config, total_rows: int, file_rows: int,
 
 
 def _duckdb_with_s3(config: S3Config) -> Any:
-    from dataset_generator.writers._duckdb import connect_duckdb
+    from dataset_generator.writers.duckdb_extensions import connect_duckdb
 
     connection = connect_duckdb(["httpfs"])
     connection.execute(config.duckdb_secret_sql())

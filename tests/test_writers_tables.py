@@ -340,7 +340,7 @@ def _attach(con, tmp_path: Path) -> None:
 
 
 def _snapshots(tmp_path: Path) -> int:
-    from dataset_generator.writers._duckdb import connect_duckdb
+    from dataset_generator.writers.duckdb_extensions import connect_duckdb
 
     con = connect_duckdb(["ducklake"])
     try:
@@ -448,7 +448,7 @@ def test_ducklake_child_table_identity_partitions(tmp_path: Path, duckdb_con) ->
 
 def test_ducklake_sqlite_metadata(tmp_path: Path) -> None:
     pytest.importorskip("duckdb_extension_sqlite_scanner")
-    from dataset_generator.writers._duckdb import connect_duckdb
+    from dataset_generator.writers.duckdb_extensions import connect_duckdb
 
     metadata = tmp_path / "meta" / "lake.sqlite"
     writer = create_writer(

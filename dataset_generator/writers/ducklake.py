@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+import duckdb
 import pyarrow as pa
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
@@ -37,8 +38,8 @@ from ..errors import TableExistsError, WriterError
 from ..options import WriterOptions
 from ..sql import sql_identifier, sql_literal
 from ..storage import S3Config, is_s3_uri
-from ._duckdb import connect_duckdb, duckdb
 from .base import new_run_id
+from .duckdb_extensions import connect_duckdb
 from .partitions import schema_with_partition_columns
 from .table_format import TableFormatWriter
 from .targets import DuckLakeTarget

@@ -3,6 +3,9 @@
 DuckDB extensions are built for one DuckDB release; the `duckdb-extension-<name>` wheels ship the binary for
 the matching release. Loading that file by absolute path, with auto-install and auto-load off, keeps DuckDB
 from reaching the network (which is slow, may be blocked, and may fetch a binary for a different build).
+
+DuckDB is an optional extra, imported on the first connection: `import dataset_generator` and the layers that
+only may use DuckDB (validation) stay importable without it.
 """
 
 from __future__ import annotations
@@ -12,30 +15,41 @@ import os
 import tempfile
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from ..errors import WriterError
+from ..errors import DatasetGeneratorError, WriterError
 from ..sql import sql_literal
 
-try:
-    import duckdb
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise WriterError("DuckDB is not installed: pip install 'dataset-generator[ducklake]'") from exc
+INSTALL_HINT = "pip install 'dataset-generator[ducklake]'"
 
 # Extensions that must be loaded before another one (DuckDB's iceberg reads Avro manifests).
 _PREREQUISITES: dict[str, tuple[str, ...]] = {"iceberg": ("avro",)}
 
 
-def extension_path(name: str) -> Path:
-    """Absolute path of the `<name>.duckdb_extension` shipped by the `duckdb-extension-<name>` package."""
+def import_duckdb(error: type[DatasetGeneratorError] = WriterError) -> Any:
+    """The `duckdb` module; `error` (with the install hint) when it is not installed."""
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise error(f"DuckDB is not installed: {INSTALL_HINT}") from exc
+    return duckdb
+
+
+def extension_path(name: str, version: str, error: type[DatasetGeneratorError] = WriterError) -> Path:
+    """Absolute path of the `<name>.duckdb_extension` shipped by the `duckdb-extension-<name>` package for
+    DuckDB `version`.
+
+    Raises:
+        `error`: the package is not installed for this DuckDB release.
+    """
     package = f"duckdb_extension_{name}"
     spec = importlib.util.find_spec(package)
     locations = list(spec.submodule_search_locations or []) if spec else []
-    version = duckdb.__version__
     for location in locations:
         candidate = Path(location) / "extensions" / f"v{version}" / f"{name}.duckdb_extension"
         if candidate.is_file():
             return candidate
-    raise WriterError(
+    raise error(
         f"DuckDB extension {name!r} for duckdb {version} is not installed: "
         f"pip install 'duckdb-extension-{name}=={version}'"
     )
@@ -50,9 +64,16 @@ def _ordered(extensions: list[str]) -> list[str]:
     return ordered
 
 
-def connect_duckdb(extensions: list[str], database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """Connect to `database` with each extension loaded from its PyPI package; never downloads."""
-    paths = [(name, extension_path(name)) for name in _ordered(list(extensions))]
+def connect_duckdb(
+    extensions: list[str], database: str = ":memory:", *, error: type[DatasetGeneratorError] = WriterError
+) -> Any:
+    """Connect to `database` with each extension loaded from its PyPI package; never downloads.
+
+    Raises:
+        `error`: DuckDB or an extension package is not installed, or an extension does not load.
+    """
+    duckdb = import_duckdb(error)
+    paths = [(name, extension_path(name, duckdb.__version__, error)) for name in _ordered(list(extensions))]
     extension_dir = _private_extension_dir()
     con = duckdb.connect(
         database,
@@ -67,7 +88,7 @@ def connect_duckdb(extensions: list[str], database: str = ":memory:") -> duckdb.
             try:
                 con.execute(f"LOAD {sql_literal(os.fspath(path))}")
             except duckdb.Error as exc:
-                raise WriterError(f"could not load DuckDB extension {name!r} from {path}: {exc}") from exc
+                raise error(f"could not load DuckDB extension {name!r} from {path}: {exc}") from exc
     except BaseException:
         con.close()
         raise
