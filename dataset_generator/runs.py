@@ -224,11 +224,14 @@ def commit_tables(writer: TableWriter, handles: dict[str, TableHandle], written:
 
 
 def abort_tables(writer: TableWriter, handles: dict[str, TableHandle], written: list[FileInfo]) -> None:
-    """Abort every table of `handles` with the files written for it; errors of the cleanup are swallowed
-    so that they never hide the error that made the run fail."""
+    """Abort every table of `handles` with the files written for it, and any upload this process left
+    unfinished (object stores); errors of the cleanup are swallowed so that they never hide the error that
+    made the run fail."""
     for name, handle in handles.items():
         with contextlib.suppress(Exception):
             writer.abort(handle, [info for info in written if info.table == name])
+    with contextlib.suppress(Exception):
+        writer.storage.abort_own_uploads()
 
 
 @contextlib.contextmanager

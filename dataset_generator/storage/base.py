@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import BinaryIO
 
@@ -57,3 +57,12 @@ class Storage(ABC):
     @abstractmethod
     def check_writable(self) -> None:
         """Raise StorageError with one clear line when the root cannot be written."""
+
+    def abort_stale_uploads(self, prefix: str, keep: Callable[[str], bool] | None = None) -> int:
+        """Abort unfinished uploads under `prefix` left by earlier (killed) runs; return how many. Stores
+        without multipart uploads (local disk) have none."""
+        return 0
+
+    def abort_own_uploads(self) -> int:
+        """Abort the unfinished uploads this process opened (a failing or interrupted run); return how many."""
+        return 0

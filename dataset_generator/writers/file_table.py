@@ -83,6 +83,8 @@ class FileTableWriter(TableWriter):
         lock.acquire()
         try:
             recover(storage, table.name, location, run)
+            # Under the lock no other run writes this table: unfinished uploads here are a killed run's.
+            storage.abort_stale_uploads(location)
             extra = self._classify(table, location)
             if run_id is None:
                 write_record(storage, table.name, run, RUN_RECORD, {"table": table.name, "mode": mode})
