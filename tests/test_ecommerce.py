@@ -36,7 +36,7 @@ def test_layout_matches_the_docs(ecommerce: Path) -> None:
     assert (ecommerce / "order_items" / "year=2024" / "month=03" / "day=31" / "part-00000.parquet").is_file()
     for name in ("customers", "products", "orders", "order_items"):
         assert (ecommerce / name / "_SUCCESS").is_file()
-        assert not (ecommerce / name / "_temporary").exists()
+        assert not (ecommerce / name / "_temporary").exists() and not (ecommerce / "_staging" / name).exists()
     days = {path.parent for path in (ecommerce / "orders").rglob("*.parquet")}
     assert len(days) == 91  # 2024-01-01 .. 2024-03-31
 

@@ -74,7 +74,7 @@ def test_dask_output_is_byte_identical_to_local(
     expected = data_files(tmp_path / "local")
     assert len(expected) == local.files
     assert data_files(tmp_path / "dask") == expected
-    assert not list((tmp_path / "dask").rglob("_temporary"))
+    assert not list((tmp_path / "dask").rglob("_temporary")) and not list((tmp_path / "dask").rglob("_staging"))
 
 
 def test_dask_engine_without_address_starts_and_stops_its_own_cluster(tmp_path: Path) -> None:
