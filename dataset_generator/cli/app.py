@@ -70,8 +70,5 @@ def cli() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The console script. As a program (not a library) it may choose Arrow's allocator for its process and
-    its workers: the system allocator returns freed batches (Arrow's bundled one keeps tens of MB per worker
-    cached, and was no faster here). ARROW_DEFAULT_MEMORY_POOL set by the user wins."""
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    """The console script (the allocator choice is made when the cli package is imported, see cli/__init__)."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="dataset-generator")
