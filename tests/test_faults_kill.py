@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from dataset_generator import create_writer
+from dataset_generator.writers.duckdb_extensions import connect_duckdb
 
 from helpers import read_table_rows
 
@@ -48,14 +49,33 @@ def read_rows(fmt: str, output: Path, con: Any) -> dict[str, list[tuple[Any, ...
             glob = output / table / "**" / "*.parquet"
             tables[table] = con.execute(f"SELECT * FROM read_parquet('{glob}', hive_partitioning=false) ORDER BY ALL").fetchall()
             continue
-        writer = create_writer(fmt, output_uri=str(output))
+        if fmt == "delta" and not list((output / table / "_delta_log").glob("*.json")):
+            continue  # no log entry: not committed (DuckDB says "No files in log segment")
+        writer: Any = create_writer(fmt, output_uri=str(output))
+        if fmt == "iceberg" and not _iceberg_has_snapshot(writer, table):
+            continue
+        reader = connect_duckdb(["ducklake"]) if fmt == "ducklake" else con  # closed: no lock left on the lake
         try:
-            tables[table] = read_table_rows(con, writer, table)
+            tables[table] = read_table_rows(reader, writer, table)
         except Exception as exc:  # not created or not committed: absent (a half-committed table fails below)
             if "does not exist" in str(exc).lower() or "not found" in str(exc).lower() or "no such" in str(exc).lower():
                 continue
             raise
+        finally:
+            if reader is not con:
+                reader.close()
     return tables
+
+
+def _iceberg_has_snapshot(writer: Any, table: str) -> bool:
+    from pyiceberg.exceptions import NoSuchTableError
+
+    if not (Path(writer.output_uri) / "_catalog").exists():
+        return False
+    try:
+        return writer.catalog.load_table((writer.namespace, table)).current_snapshot() is not None
+    except NoSuchTableError:
+        return False
 
 
 def commits_of(fmt: str, output: Path, table: str) -> int:
@@ -71,8 +91,6 @@ def commits_of(fmt: str, output: Path, table: str) -> int:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
-    from dataset_generator.writers.duckdb_extensions import connect_duckdb
-
     found = {}
     con = connect_duckdb(["delta", "iceberg", "avro", "ducklake"])
     for fmt in FORMATS:
@@ -111,6 +129,40 @@ def test_crash_at_a_commit_point_then_rerun(
         assert len(crashed.stderr.strip().splitlines()) == 1 and "interrupted" in crashed.stderr
         if point.startswith("commit.after"):
             assert "committed before the interrupt: customers" in crashed.stderr
+    check_after_crash_and_rerun(fmt, tmp_path, reference[fmt], duckdb_con)
+
+
+TABLE_FORMATS = ["delta", "iceberg", "ducklake"]
+
+
+@pytest.mark.parametrize("fmt", TABLE_FORMATS)
+@pytest.mark.parametrize("action", ["kill", "int", "raise"])
+@pytest.mark.parametrize("where", ["before-commit", "after-commit"])
+def test_crash_inside_a_format_commit_then_rerun(
+    tmp_path: Path, fmt: str, where: str, action: str, reference: dict[str, Any], duckdb_con: Any
+) -> None:
+    """Inside the writer's commit of `orders`: just before the format's durable point, or just after it
+    landed (before `commit` returned). After it, the table is committed and readable, whatever happens."""
+    crashed = run(fmt, tmp_path, f"{fmt}.{where}:orders@{action}")
+    # Ctrl-C inside the writer's commit is held until the commit returns: the commit lands either way.
+    landed = where == "after-commit" or action == "int"
+    if action == "kill":
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    elif action == "int":
+        assert crashed.returncode == 130, crashed.stderr
+        assert len(crashed.stderr.strip().splitlines()) == 1 and "interrupted" in crashed.stderr
+        done = "customers, orders" if landed else "customers"
+        assert f"committed before the interrupt: {done}" in crashed.stderr, crashed.stderr
+    elif landed:  # an error after the durable point is swallowed: the run goes on and succeeds
+        assert crashed.returncode == 0, crashed.stderr
+    else:
+        assert crashed.returncode != 0, crashed.stderr
+        assert len(crashed.stderr.strip().splitlines()) == 1, crashed.stderr
+    found = read_rows(fmt, tmp_path, duckdb_con)
+    if landed:
+        assert found.get("orders") == reference[fmt]["orders"], f"{fmt}: orders committed without its data"
+    else:
+        assert "orders" not in found
     check_after_crash_and_rerun(fmt, tmp_path, reference[fmt], duckdb_con)
 
 

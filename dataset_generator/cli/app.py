@@ -25,8 +25,14 @@ class _OneLineErrors(click.Group):
             return super().main(*args, **kwargs)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            click.echo("error: interrupted; nothing was committed", err=True)
+        except click.exceptions.Abort as exc:
+            # click turns a KeyboardInterrupt (a RunInterrupted naming the committed tables) into Abort.
+            committed = getattr(exc.__cause__, "committed", ())
+            if committed:
+                message = f"interrupted; committed before the interrupt: {', '.join(committed)}; nothing else was committed"
+            else:
+                message = "interrupted; nothing was committed"
+            click.echo(f"error: {message}", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""

@@ -25,14 +25,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
-from deltalake.exceptions import DeltaError
 from deltalake.transaction import AddAction, CommitProperties, RemoveAction, create_table_with_add_actions
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
 from ..errors import TableExistsError, WriterError
+from ..faults import fault_point
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
-from .table_format import TableFormatWriter
+from .table_format import TableFormatWriter, after_commit, commit_failure
 
 DELTA_LOG = "_delta_log"
 _FINGERPRINT = "dataset_generator.fingerprint"  # commitInfo key: what the run that made the version wrote
@@ -145,9 +145,11 @@ class DeltaWriter(TableFormatWriter):
                 _FINGERPRINT: table.fingerprint,
             }  # fmt: skip
         )
+        fault_point("delta.before-commit", table.name)
         try:
             if not handle.extra["exists"] or handle.mode == "overwrite":
-                # "error" also guards against a table created by someone else since open_table.
+                # "error": put-if-absent of version 0, so a table another run created since open_table refuses
+                # this commit rather than being replaced.
                 create_table_with_add_actions(
                     uri,
                     DeltaSchema.from_arrow(schema),
@@ -163,15 +165,33 @@ class DeltaWriter(TableFormatWriter):
                 DeltaTable(uri, storage_options=options).create_write_transaction(
                     appended, "append", schema, partition_by=partition_by, commit_properties=properties
                 )
-            version = DeltaTable(uri, storage_options=options).version()
-        except DeltaError as exc:
-            raise WriterError(
-                f"Delta commit of table {table.name!r} at {handle.location} failed: {exc}"
-            ) from exc
-        return CommitInfo.from_files(table.name, handle.location, files, version=str(version))
+        except Exception as exc:  # deltalake raises DeltaError, OSError and its own panics
+            if self._landed(handle):  # the log entry was written, the error came after it
+                return CommitInfo.from_files(table.name, handle.location, files, version=None)
+            if not handle.extra["exists"] and self._load(handle.location) is not None:
+                raise TableExistsError(table.name, handle.location, kind="Delta table") from None
+            raise commit_failure(f"Delta commit of table {table.name!r} at {handle.location} failed", exc) from exc
+        # The log entry is durable: from here on nothing may raise or delete its files.
+        version = after_commit("delta", table.name, lambda: DeltaTable(uri, storage_options=options).version())
+        return CommitInfo.from_files(
+            table.name, handle.location, files, version=None if version is None else str(version)
+        )
+
+    def _landed(self, handle: TableHandle) -> bool:
+        """Whether a version of the log was committed by this run (its run id in the commitInfo): a commit
+        that raised after writing its log entry has still landed."""
+        try:
+            existing = self._load(handle.location)
+            history = existing.history(20) if existing is not None else []
+        except Exception:  # unreadable: nothing can be shown to be ours, so nothing is kept
+            return False
+        return any(entry.get("dataset_generator.run_id") == handle.run_id for entry in history)
 
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
-        """Remove this run's data files (and the directory of a table this run would have created)."""
+        """Remove this run's data files (and the directory of a table this run would have created), unless a
+        version of the log references them (a landed commit is never undone)."""
+        if self._landed(handle):
+            return
         self.remove_run_files(handle, files)
 
 

@@ -35,13 +35,14 @@ import pyarrow as pa
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
 from ..errors import TableExistsError, WriterError
+from ..faults import fault_point
 from ..options import WriterOptions
 from ..sql import sql_identifier, sql_literal
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
 from .duckdb_extensions import connect_duckdb
 from .partitions import schema_with_partition_columns
-from .table_format import TableFormatWriter
+from .table_format import TableFormatWriter, after_commit, commit_failure
 from .targets import DuckLakeTarget
 
 CATALOG_ALIAS = "lake"
@@ -192,7 +193,6 @@ class DuckLakeWriter(TableFormatWriter):
 
     def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
         table = handle.table
-        qualified = self._qualified(table.name)
         with self._connect() as con:
             codec = self.options.compression
             # Lake-wide (per-table options cannot be set on a table created in the same transaction); it
@@ -203,40 +203,65 @@ class DuckLakeWriter(TableFormatWriter):
             )
             con.execute("BEGIN TRANSACTION")
             try:
-                columns = self._existing_columns(con, table.name)
-                wanted = list(schema_with_partition_columns(table).names)
-                if columns is not None and handle.mode == "overwrite" and columns != wanted:
-                    con.execute(f"DROP TABLE {qualified}")
-                    columns = None
-                if columns is None:
-                    if handle.extra["exists"] and handle.mode != "overwrite":
-                        raise WriterError(
-                            f"DuckLake table {table.name!r} was dropped while this run was writing"
-                        )
-                    self._create_table(con, table)
-                elif handle.mode == "overwrite":
-                    # Old files stay referenced by earlier snapshots: time travel keeps working.
-                    con.execute(f"DELETE FROM {qualified}")
-                elif handle.mode == "error":
-                    raise WriterError(
-                        f"DuckLake table {table.name!r} was created by someone else during this run"
-                    )
-                extra_info = json.dumps({"table": table.name, "fingerprint": table.fingerprint, "run_id": handle.run_id})
-                con.execute(
-                    f"CALL {CATALOG_ALIAS}.set_commit_message('dataset-generator', ?, extra_info => ?)",
-                    [f"table {table.name}", extra_info],
-                )
-                if files:
-                    con.execute(
-                        "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
-                        [CATALOG_ALIAS, table.name, [info.path for info in files], self.schema],
-                    )
+                self._register(con, handle, files)
+                fault_point("ducklake.before-commit", table.name)
                 con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
+            except BaseException as exc:
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended the transaction
+                    con.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    if "conflict" in str(exc).lower() and handle.mode == "error":
+                        raise TableExistsError(table.name, self._metadata(), kind="DuckLake table") from None
+                    raise commit_failure(f"DuckLake commit of table {table.name!r} failed", exc) from exc
                 raise
-            snapshot = _latest_snapshot(con)
-        return CommitInfo.from_files(table.name, handle.location, files, version=str(snapshot))
+            # The snapshot is durable: from here on nothing may raise or delete its files.
+            snapshot = after_commit("ducklake", table.name, lambda: _latest_snapshot(con))
+        return CommitInfo.from_files(table.name, handle.location, files, version=None if snapshot is None else str(snapshot))
+
+    def _register(self, con: duckdb.DuckDBPyConnection, handle: TableHandle, files: list[FileInfo]) -> None:
+        """Inside the open transaction: create, empty or check the table and add the run's files to it."""
+        table = handle.table
+        qualified = self._qualified(table.name)
+        columns = self._existing_columns(con, table.name)
+        wanted = list(schema_with_partition_columns(table).names)
+        if columns is not None and handle.mode == "overwrite" and columns != wanted:
+            con.execute(f"DROP TABLE {qualified}")
+            columns = None
+        if columns is None:
+            if handle.extra["exists"] and handle.mode != "overwrite":
+                raise WriterError(f"DuckLake table {table.name!r} was dropped while this run was writing")
+            self._create_table(con, table)
+        elif handle.mode == "overwrite":
+            # Old files stay referenced by earlier snapshots: time travel keeps working.
+            con.execute(f"DELETE FROM {qualified}")
+        elif handle.mode == "error":
+            raise TableExistsError(table.name, self._metadata(), kind="DuckLake table")
+        extra_info = json.dumps({"table": table.name, "fingerprint": table.fingerprint, "run_id": handle.run_id})
+        con.execute(
+            f"CALL {CATALOG_ALIAS}.set_commit_message('dataset-generator', ?, extra_info => ?)",
+            [f"table {table.name}", extra_info],
+        )
+        if files:
+            con.execute(
+                "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
+                [CATALOG_ALIAS, table.name, [info.path for info in files], self.schema],
+            )
+
+    def _landed(self, handle: TableHandle) -> bool:
+        """Whether a snapshot of the lake was committed by this run (its run id in the commit extra info)."""
+        try:
+            with self._connect() as con:
+                rows = con.execute(
+                    f"SELECT commit_extra_info FROM ducklake_snapshots({sql_literal(CATALOG_ALIAS)}) "
+                    "WHERE commit_extra_info IS NOT NULL"
+                ).fetchall()
+        except Exception:  # unreadable: nothing can be shown to be ours
+            return False
+        for (extra_info,) in rows:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                if json.loads(extra_info).get("run_id") == handle.run_id:
+                    return True
+        return False
 
     def _create_table(self, con: duckdb.DuckDBPyConnection, table: TableInfo) -> None:
         schema = schema_with_partition_columns(table)
@@ -254,7 +279,10 @@ class DuckLakeWriter(TableFormatWriter):
             con.execute(f"ALTER TABLE {self._qualified(table.name)} SET PARTITIONED BY ({', '.join(keys)})")
 
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
-        """Remove this run's data files (and the directory of a table this run would have created)."""
+        """Remove this run's data files (and the directory of a table this run would have created), unless a
+        snapshot of this run references them (a landed commit is never undone)."""
+        if self._landed(handle):
+            return
         self.remove_run_files(handle, files)
 
 

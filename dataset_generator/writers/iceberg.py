@@ -6,7 +6,8 @@ catalog is reachable through `catalog_uri` (`sqlite:///…`, `postgresql+psycopg
 REST catalog), `catalog_name`, `namespace` and `catalog_properties` (passed verbatim to pyiceberg's
 `load_catalog`, overriding everything else).
 
-Protocol: `open_table` creates the table in the catalog (no snapshot yet, so readers see nothing new);
+Protocol: `open_table` only checks (a new table is created by `commit`, in the same catalog commit as its
+first snapshot: a crash never leaves an empty table, and of two concurrent creators the catalog refuses one);
 workers write plain Parquet data files with pyarrow into `<table location>/data/...`; `commit` registers all
 of them in ONE snapshot: a fast append (new table, `append` mode) or an overwrite snapshot that removes the
 previous files (`overwrite` mode; older snapshots stay readable). pyiceberg is used only on the client.
@@ -28,18 +29,20 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
 from pyiceberg.io.pyarrow import parquet_files_to_data_files
-from pyiceberg.table import Table, TableProperties
+from pyiceberg.table import Table, TableProperties, Transaction
+from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.transforms import DayTransform, IdentityTransform, MonthTransform, Transform, YearTransform
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
 from ..errors import TableExistsError, WriterError
+from ..faults import fault_point
 from ..options import WriterOptions
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
 from .partitions import schema_with_partition_columns
-from .table_format import TableFormatWriter
+from .table_format import TableFormatWriter, after_commit, commit_failure
 from .targets import IcebergTarget
 
 DEFAULT_CATALOG_NAME = "dataset_generator"
@@ -134,24 +137,27 @@ class IcebergWriter(TableFormatWriter):
         properties[TableProperties.PARQUET_ROW_GROUP_LIMIT] = str(self.options.effective_row_group_rows)
         return properties
 
-    def _create(self, table: TableInfo) -> Table:
+    def _check_location(self, location: str) -> None:
+        # Only an earlier Iceberg run of ours may have left files here (data/, metadata/); anything else,
+        # a Delta log or plain Parquet files, belongs to someone else: never mix two tables in one place.
+        strangers = [
+            path[len(location) :].lstrip("/")
+            for path in self.storage.list_files(location)
+            if not path[len(location) :].lstrip("/").startswith(("data/", "metadata/"))
+        ]
+        if strangers:
+            raise WriterError(
+                f"output {location} is not empty and is not an Iceberg table of this catalog "
+                f"(found {strangers[0]}); choose an empty location"
+            )
+
+    def _stage_create(self, table: TableInfo) -> Transaction:
+        """The transaction that creates the table (not committed): committed with the first snapshot, so a
+        table never exists without its data, and a concurrent creator makes the catalog refuse one of them."""
         catalog = self.catalog
         catalog.create_namespace_if_not_exists(self.namespace)
         schema = schema_with_partition_columns(table)
         location = None if self._is_rest() else self.storage.join(table.name)
-        if location is not None:
-            # Only an earlier Iceberg run of ours may have left files here (data/, metadata/); anything else,
-            # a Delta log or plain Parquet files, belongs to someone else: never mix two tables in one place.
-            strangers = [
-                path[len(location) :].lstrip("/")
-                for path in self.storage.list_files(location)
-                if not path[len(location) :].lstrip("/").startswith(("data/", "metadata/"))
-            ]
-            if strangers:
-                raise WriterError(
-                    f"output {location} is not empty and is not an Iceberg table of this catalog "
-                    f"(found {strangers[0]}); choose an empty location"
-                )
         if location is not None and not is_s3_uri(location):
             location = f"file://{location}"
         transaction = catalog.create_table_transaction(
@@ -168,7 +174,7 @@ class IcebergWriter(TableFormatWriter):
                 TableProperties.DEFAULT_NAME_MAPPING: transaction.table_metadata.schema().name_mapping.model_dump_json()
             }
         )
-        return transaction.commit_transaction()
+        return transaction
 
     # ------------------------------------------------------------------ protocol
 
@@ -191,17 +197,14 @@ class IcebergWriter(TableFormatWriter):
             existing = self.catalog.load_table(identifier)
         except NoSuchTableError:
             existing = None
-        if existing is not None and existing.current_snapshot() is None:
-            # Created by a run that never committed: nothing readable to protect, start afresh.
-            self.catalog.drop_table(identifier)
-            existing = None
+        # A table with no snapshot holds nothing readable (left by an older version's crash): it is written
+        # into as if new, never dropped (it might be another run's).
         if existing is not None:
-            if mode == "error":
-                snapshot = existing.current_snapshot()
+            snapshot = existing.current_snapshot()
+            if mode == "error" and snapshot is not None:
                 raise TableExistsError(
-                    ".".join(identifier), existing.location(), str(snapshot.snapshot_id) if snapshot else None,
-                    kind="Iceberg table",
-                )  # fmt: skip
+                    ".".join(identifier), existing.location(), str(snapshot.snapshot_id), kind="Iceberg table"
+                )
             current = existing.schema().as_arrow()
             wanted = schema_with_partition_columns(table)
             if list(current.names) != list(wanted.names):
@@ -209,21 +212,22 @@ class IcebergWriter(TableFormatWriter):
                     f"cannot {mode} Iceberg table {'.'.join(identifier)!r}: its columns differ from this dataset's "
                     f"({', '.join(current.names)}); drop it or write to another namespace"
                 )
-            iceberg_table, created = existing, False
+            location, created, new = existing.location(), False, False
+        elif self._is_rest():
+            # A REST catalog chooses the location: the table must exist before files are written.
+            location, created, new = self._stage_create(table).commit_transaction().location(), True, False
         else:
-            iceberg_table, created = self._create(table), True
+            location = self.storage.join(table.name)
+            self._check_location(location)
+            location = location if is_s3_uri(location) else f"file://{location}"
+            created, new = False, True
         return TableHandle(
             table=table,
             run_id=run_id or new_run_id(),
-            location=_local_or_uri(iceberg_table.location()),
+            location=_local_or_uri(location),
             mode=mode,
-            extra={
-                "created": created,
-                "identifier": identifier,
-                "file_scheme": _scheme(iceberg_table.location()),
-            },
+            extra={"created": created, "new": new, "identifier": identifier, "file_scheme": _scheme(location)},
         )
-
     def part_handle(self, table: TableInfo, run_id: str) -> TableHandle:
         """Where a `--parts` part writes: `<output>/<table>` (the location `open_table` gives a new table with a
         SQL catalog), or, with a REST catalog that picks locations itself, the existing table's location."""
@@ -253,19 +257,26 @@ class IcebergWriter(TableFormatWriter):
 
     def commit(self, handle: TableHandle, files: list[FileInfo]) -> CommitInfo:
         identifier = handle.extra["identifier"]
+        name = ".".join(identifier)
         scheme = handle.extra["file_scheme"]
         paths = [scheme + info.path for info in files]
         snapshot_properties = {_RUN_PROPERTY: handle.run_id, _FINGERPRINT_PROPERTY: handle.table.fingerprint}
+        fault_point("iceberg.before-commit", handle.table.name)
         try:
-            iceberg_table = self.catalog.load_table(identifier)
-            transaction = iceberg_table.transaction()
-            wanted = self._table_properties()
-            if any(iceberg_table.properties.get(key) != value for key, value in wanted.items()):
-                transaction.set_properties(wanted)
-            data_files = list(
-                parquet_files_to_data_files(iceberg_table.io, transaction.table_metadata, iter(paths))
-            )
-            previous = iceberg_table.current_snapshot()
+            if handle.extra.get("new"):
+                transaction = self._stage_create(handle.table)
+                previous: Snapshot | None = None
+            else:
+                iceberg_table = self.catalog.load_table(identifier)
+                previous = iceberg_table.current_snapshot()
+                if handle.mode == "error" and previous is not None:
+                    raise TableExistsError(name, iceberg_table.location(), str(previous.snapshot_id), kind="Iceberg table")
+                transaction = iceberg_table.transaction()
+                wanted = self._table_properties()
+                if any(iceberg_table.properties.get(key) != value for key, value in wanted.items()):
+                    transaction.set_properties(wanted)
+            io = transaction._table.io  # the staged table's FileIO for a new table
+            data_files = list(parquet_files_to_data_files(io, transaction.table_metadata, iter(paths)))
             if handle.mode == "overwrite" and previous is not None:
                 with transaction.update_snapshot(snapshot_properties).overwrite() as producer:
                     for task in iceberg_table.scan().plan_files():
@@ -279,21 +290,49 @@ class IcebergWriter(TableFormatWriter):
             committed = transaction.commit_transaction()
         except WriterError:
             raise
+        except TableAlreadyExistsError:
+            raise TableExistsError(name, handle.location, kind="Iceberg table") from None
+        except CommitFailedException as exc:
+            if self._landed(handle):
+                return CommitInfo.from_files(handle.table.name, handle.location, files)
+            raise WriterError(
+                f"Iceberg commit of table {name!r} failed: another run committed to it meanwhile ({exc}); "
+                "run again"
+            ) from exc
         except Exception as exc:  # catalog and validation errors come in many types
-            raise WriterError(f"Iceberg commit of table {'.'.join(identifier)!r} failed: {exc}") from exc
-        snapshot = committed.current_snapshot()
-        version = str(snapshot.snapshot_id) if snapshot else None
+            if self._landed(handle):  # the metadata swap happened, the error came after it
+                return CommitInfo.from_files(handle.table.name, handle.location, files)
+            raise commit_failure(f"Iceberg commit of table {name!r} failed", exc) from exc
+        # The catalog points at the new metadata: from here on nothing may raise or delete its files.
+        version = after_commit("iceberg", handle.table.name, lambda: _snapshot_id(committed))
         return CommitInfo.from_files(handle.table.name, handle.location, files, version=version)
 
+    def _landed(self, handle: TableHandle) -> bool:
+        """Whether a snapshot of the table was committed by this run (its run id in the summary)."""
+        try:
+            snapshots = self.catalog.load_table(handle.extra["identifier"]).snapshots()
+        except Exception:  # absent or unreadable: nothing can be shown to be ours
+            return False
+        return any(snapshot.summary is not None and snapshot.summary.get(_RUN_PROPERTY) == handle.run_id for snapshot in snapshots)
+
     def abort(self, handle: TableHandle, files: list[FileInfo]) -> None:
+        """Remove this run's data files unless a snapshot of this run references them; drop a table this run
+        created (REST catalogs only) while it has no snapshot; remove a new table's directory when empty."""
+        if self._landed(handle):
+            return
         storage = self.storage
         storage.remove(info.path for info in files)
         if handle.extra.get("created", False):
             with contextlib.suppress(NoSuchTableError):
-                self.catalog.drop_table(handle.extra["identifier"])
-            if not self._is_rest():
-                # We chose this location when creating the table: its metadata files are ours to remove.
-                storage.remove_tree(handle.location)
+                if self.catalog.load_table(handle.extra["identifier"]).current_snapshot() is None:
+                    self.catalog.drop_table(handle.extra["identifier"])
+        elif handle.extra.get("new", False) and not storage.list_files(handle.location):
+            storage.remove_tree(handle.location)
+
+
+def _snapshot_id(table: Table) -> str | None:
+    snapshot = table.current_snapshot()
+    return str(snapshot.snapshot_id) if snapshot else None
 
 
 def partition_fields(table: TableInfo) -> list[tuple[str, Transform[Any, Any], str]]:

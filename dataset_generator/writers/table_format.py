@@ -10,16 +10,60 @@ directory when the run created it and nothing else is left there).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import errno
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import pyarrow as pa
 
 from ..contracts import FileInfo, PartitionValues, TableHandle, partition_path
+from ..errors import StorageFailure, WriterError
+from ..faults import fault_point
 from .base import TableWriter
 from .parquet_encoding import ParquetEncoder
 from .partitions import add_partition_columns, identity_partitioned, schema_with_partition_columns
 
 DATA_EXTENSION = ".parquet"
+_NO_SPACE = "no space left on device"
+_T = TypeVar("_T")
+
+
+def commit_failure(message: str, exc: BaseException) -> WriterError | StorageFailure:
+    """The error of a commit that did not land: `StorageFailure` (exit code 1) when the cause is a full
+    disk (ENOSPC, however deep the library buried it), else `WriterError`; one line, the cause's first."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if _is_no_space(exc):
+        return StorageFailure(f"{message}: no space left on device; free some space and run again")
+    return WriterError(f"{message}: {first}")
+
+
+def _is_no_space(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if _NO_SPACE in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def after_commit(format_name: str, table: str, report: Callable[[], _T]) -> _T | None:
+    """Run the post-commit work of a landed commit (reading the new version): it never raises, since the
+    commit is durable and nothing may abort it now; a failure gives None (the version is then unknown).
+
+    Args:
+        format_name: the format, for the fault point `<format>.after-commit`.
+        table: the table's name.
+        report: what to compute from the landed commit.
+    Returns:
+        `report()`, or None when it (or the fault point) failed.
+    """
+    try:
+        fault_point(f"{format_name}.after-commit", table)
+        return report()
+    except Exception:  # the commit landed: an error here must not make the run abort it
+        return None
 
 
 class TableFormatWriter(TableWriter):
