@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -53,6 +54,7 @@ DEFAULT_SCHEMA = "main"
 _METADATA_EXTENSIONS: dict[str, str] = {"sqlite:": "sqlite_scanner", "postgres:": "postgres_scanner"}
 # WriterOptions codec -> DuckLake `parquet_compression` option (used when DuckDB itself rewrites files).
 _DUCKLAKE_CODECS = {"none": "uncompressed"}
+_LOCK_WAIT_SECONDS = 60.0  # how long to wait for another process's hold on a DuckDB metadata file
 
 
 class DuckLakeWriter(TableFormatWriter):
@@ -103,9 +105,17 @@ class DuckLakeWriter(TableFormatWriter):
         try:
             if secret is not None:
                 con.execute(secret)
-            con.execute(
-                f"ATTACH {sql_literal('ducklake:' + metadata)} AS {CATALOG_ALIAS} (DATA_PATH {sql_literal(self._data_path())})"
-            )
+            attach = f"ATTACH {sql_literal('ducklake:' + metadata)} AS {CATALOG_ALIAS} (DATA_PATH {sql_literal(self._data_path())})"
+            deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    con.execute(attach)
+                    break
+                except duckdb.IOException as exc:
+                    # A DuckDB metadata file is locked by one process at a time: another run is committing.
+                    if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
             yield con
         except duckdb.Error as exc:
             raise WriterError(f"DuckLake at {metadata}: {_first_line(exc)}") from exc
