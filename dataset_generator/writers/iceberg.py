@@ -295,6 +295,8 @@ class IcebergWriter(TableFormatWriter):
         except CommitFailedException as exc:
             if self._landed(handle):
                 return CommitInfo.from_files(handle.table.name, handle.location, files)
+            if handle.extra.get("new"):  # the SQL catalog's word for "created by another run meanwhile"
+                raise TableExistsError(name, handle.location, kind="Iceberg table") from None
             raise WriterError(
                 f"Iceberg commit of table {name!r} failed: another run committed to it meanwhile ({exc}); "
                 "run again"
