@@ -114,11 +114,17 @@ class IcebergWriter(TableFormatWriter):
     def catalog(self) -> Catalog:
         catalog = self.__dict__.get("_catalog")
         if catalog is None:
-            try:
-                catalog = load_catalog(self.catalog_name, **self._catalog_config())
-            except Exception as exc:  # pyiceberg raises many unrelated types for a bad catalog setting
-                raise WriterError(f"cannot open Iceberg catalog {self.catalog_name!r}: {exc}") from exc
+            for attempt in range(3):
+                try:
+                    catalog = load_catalog(self.catalog_name, **self._catalog_config())
+                    break
+                except Exception as exc:  # pyiceberg raises many unrelated types for a bad catalog setting
+                    # Two runs opening a new SQL catalog race to create its tables: the loser opens it again.
+                    if "already exists" in str(exc) and attempt < 2:
+                        continue
+                    raise WriterError(f"cannot open Iceberg catalog {self.catalog_name!r}: {exc}") from exc
             self.__dict__["_catalog"] = catalog
+        assert catalog is not None  # the loop either broke with a catalog or raised
         return catalog
 
     def __getstate__(self) -> dict[str, Any]:
