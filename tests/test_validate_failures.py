@@ -193,7 +193,9 @@ def test_table_formats_left_uncommitted_are_named(tmp_path: Path) -> None:
     plan = plan_dataset("ecommerce", writer, scale=RUNS["ecommerce"]["scale"], params=RUNS["ecommerce"]["params"])
     info = next(table.info for table in plan.tables if table.name == "products")
     writer.catalog.drop_table((writer.namespace, "products"))
-    writer.open_table(info)  # the table exists in the catalog, with no snapshot: a run stopped before its commit
+    # The table exists in the catalog with no snapshot, as a crashed run of an older version left it (open_table
+    # no longer creates it: the table is created with its first snapshot).
+    writer._stage_create(info).commit_transaction()  # type: ignore[attr-defined]
     failed = failures(check("ecommerce", writer))
     assert failed["products.committed"].startswith("no snapshot in ")
     delta = write("ecommerce", "delta", tmp_path / "delta")
