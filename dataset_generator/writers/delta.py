@@ -139,12 +139,16 @@ class DeltaWriter(TableFormatWriter):
         ]
         schema = _delta_arrow_schema(table)
         partition_by = list(table.partition_columns)
+        creating = not handle.extra["exists"]
         properties = CommitProperties(
             custom_metadata={
                 "dataset_generator.run_id": handle.run_id, "dataset_generator.table": table.name,
                 _FINGERPRINT: table.fingerprint,
-            }  # fmt: skip
-        )
+            },
+            # Creating: version 0 or nothing. deltalake would otherwise retry a lost race for version 0 as
+            # version 1, adding this run's rows to the table the other run just created.
+            max_commit_retries=0 if creating else None,
+        )  # fmt: skip
         fault_point("delta.before-commit", table.name)
         try:
             if not handle.extra["exists"] or handle.mode == "overwrite":
