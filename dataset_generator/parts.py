@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
-import hashlib
 import inspect
 import json
 import time
@@ -30,7 +29,7 @@ from .engine import Engine, WorkerContext
 from .errors import DatasetGeneratorError, WriterError
 from .generation.planner import Plan
 from .options import WriterOptions
-from .runs import GenerateSummary, ProgressCallback, TableSummary, commit_tables, run_tasks
+from .runs import GenerateSummary, ProgressCallback, TableSummary, commit_tables, identity_digest, run_tasks
 from .writers.base import TableWriter
 
 MANIFEST_DIR = "_manifests"
@@ -104,8 +103,7 @@ def derive_run_id(
         "writer": writer.name,
         "options": json.loads(json.dumps(dataclasses.asdict(writer.options))),
     }
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
-    return f"parts-{digest[:16]}"
+    return f"parts-{identity_digest(identity)[:16]}"
 
 
 def manifest_path(writer: TableWriter, run_id: str, part: int, parts: int) -> str:

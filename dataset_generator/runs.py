@@ -181,12 +181,15 @@ def fingerprinted(plan: Plan, writer: TableWriter) -> dict[str, TableInfo]:
     files (the resolved spec, the seed, the table, the writer and its options but the mode)."""
     options = {key: value for key, value in dataclasses.asdict(writer.options).items() if key != "mode"}
     common = {"spec": plan.runtime.spec.model_dump(mode="json"), "seed": plan.seed, "writer": writer.name, "options": options}
-    infos = {}
-    for table in plan.tables:
-        identity = json.dumps({**common, "table": table.name}, sort_keys=True, default=str)
-        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-        infos[table.name] = dataclasses.replace(table.info, fingerprint=digest)
-    return infos
+    return {
+        table.name: dataclasses.replace(table.info, fingerprint=identity_digest({**common, "table": table.name})[:32])
+        for table in plan.tables
+    }
+
+
+def identity_digest(identity: dict[str, Any]) -> str:
+    """The SHA-256 (hex) of a JSON description of what decides a run's output: fingerprints and run ids."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def commit_tables(writer: TableWriter, handles: dict[str, TableHandle], written: list[FileInfo]) -> list[CommitInfo]:
