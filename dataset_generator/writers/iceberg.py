@@ -161,7 +161,7 @@ class IcebergWriter(TableFormatWriter):
         """The transaction that creates the table (not committed): committed with the first snapshot, so a
         table never exists without its data, and a concurrent creator makes the catalog refuse one of them."""
         catalog = self.catalog
-        catalog.create_namespace_if_not_exists(self.namespace)
+        _ensure_namespace(catalog, self.namespace)
         schema = schema_with_partition_columns(table)
         location = None if self._is_rest() else self.storage.join(table.name)
         if location is not None and not is_s3_uri(location):
@@ -362,3 +362,16 @@ def _scheme(location: str) -> str:
 
 def _local_or_uri(location: str) -> str:
     return location[len("file://") :] if location.startswith("file://") else location
+
+
+def _ensure_namespace(catalog: Catalog, namespace: str) -> None:
+    """Create the namespace unless it exists. Two runs creating it at once race inside the catalog (the SQL
+    catalog's loser gets the database's unique-constraint error, not NamespaceAlreadyExistsError): a failure
+    after which the namespace exists is the other run's success."""
+    if catalog.namespace_exists(namespace):
+        return
+    try:
+        catalog.create_namespace_if_not_exists(namespace)
+    except Exception:
+        if not catalog.namespace_exists(namespace):
+            raise
