@@ -290,6 +290,12 @@ class DuckLakeWriter(TableFormatWriter):
         columns = ", ".join(f"{sql_identifier(name)} {type_name}" for name, type_name, *_ in described)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG_ALIAS}.{sql_identifier(self.schema)}")
         con.execute(f"CREATE TABLE {self._qualified(table.name)} ({columns})")
+        if table.description:
+            con.execute(f"COMMENT ON TABLE {self._qualified(table.name)} IS {sql_literal(table.description)}")
+        for column, text in table.column_descriptions:
+            con.execute(
+                f"COMMENT ON COLUMN {self._qualified(table.name)}.{sql_identifier(column)} IS {sql_literal(text)}"
+            )
         keys = partition_keys(table)
         if keys:
             con.execute(f"ALTER TABLE {self._qualified(table.name)} SET PARTITIONED BY ({', '.join(keys)})")

@@ -40,6 +40,7 @@ from ..faults import fault_point
 from ..options import WriterOptions
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
+from .descriptions import with_field_descriptions
 from .iceberg_catalog import catalog_config, catalog_kind, has_version_hint, write_version_hint
 from .partitions import schema_with_partition_columns
 from .table_format import TableFormatWriter, after_commit, commit_failure
@@ -153,12 +154,16 @@ class IcebergWriter(TableFormatWriter):
         table never exists without its data, and a concurrent creator makes the catalog refuse one of them."""
         catalog = self.catalog
         _ensure_namespace(catalog, self.namespace)
-        schema = schema_with_partition_columns(table)
+        # The spec's descriptions: each field's `doc`, and the table property `comment`.
+        schema = with_field_descriptions(schema_with_partition_columns(table), table, "doc")
+        properties = self._table_properties()
+        if table.description:
+            properties["comment"] = table.description
         location = None if self._is_rest() else self.storage.join(table.name)
         if location is not None and not is_s3_uri(location):
             location = f"file://{location}"
         transaction = catalog.create_table_transaction(
-            self._identifier(table), schema=schema, location=location, properties=self._table_properties()
+            self._identifier(table), schema=schema, location=location, properties=properties
         )
         fields = partition_fields(table)
         if fields:

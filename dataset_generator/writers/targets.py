@@ -112,6 +112,15 @@ def _flag_type(hint: Any) -> type | None:
 
 
 @dataclass(frozen=True)
+class ParquetTarget(WriterTarget):
+    """Parquet files: whether the spec's descriptions go into each file's key-value metadata."""
+
+    descriptions: bool = target_field(
+        "write the spec's table and column descriptions into each file's key-value metadata.", default=False
+    )
+
+
+@dataclass(frozen=True)
 class IcebergTarget(WriterTarget):
     """An Iceberg catalog: by default a SQLite catalog file (inside a local output; for an S3 output at the place
     `catalog_home.default_catalog_file` names)."""
