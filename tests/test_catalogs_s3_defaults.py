@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dataset_generator import S3Config
 from dataset_generator.writers.catalog_home import default_catalog_file
 from dataset_generator.writers.duckdb_extensions import connect_duckdb
@@ -71,6 +73,26 @@ def test_iceberg_table_without_its_catalog_is_not_silently_replaced(
     other = run_cli(*command, "--catalog-uri", f"sqlite:///{tmp_path}/other.db")
     assert other.exit_code != 0
     assert "does not list" in other.output
+
+
+def test_a_run_that_died_before_its_version_hint_gets_it_on_the_next_run(
+    s3_server: Any, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = f"s3://{s3_bucket}/lake"
+    command = ["generate", "ecommerce", "--format", "iceberg", "--output", output, "--scale", SCALE,
+               "--tables", "customers", *s3_flags(s3_server)]  # fmt: skip
+    with monkeypatch.context() as patch:  # the catalog commit lands, then the post-commit work fails
+        patch.setenv("DATASET_GENERATOR_FAULT", "iceberg.after-commit@raise")
+        first = run_cli(*command)
+        assert first.exit_code == 0, first.output
+    hint = "lake/customers/metadata/version-hint.text"
+    assert hint not in s3_server.keys(s3_bucket, "lake/")
+    again = run_cli(*command)
+    assert again.exit_code == 0 and "skipped, already committed by an identical run" in again.output, again.output
+    assert hint in s3_server.keys(s3_bucket, "lake/")
+    con = reader(s3_server)
+    assert con.execute(f"select count(*) from iceberg_scan('{output}/customers')").fetchone()[0] == _rows(first.output)["customers"]
+    con.close()
 
 
 def test_ducklake_on_s3_needs_no_metadata_flag(s3_server: Any, s3_bucket: str) -> None:

@@ -41,7 +41,13 @@ from ..options import WriterOptions
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
 from .descriptions import with_field_descriptions
-from .iceberg_catalog import catalog_config, catalog_kind, has_version_hint, write_version_hint
+from .iceberg_catalog import (
+    catalog_config,
+    catalog_kind,
+    ensure_version_hint,
+    has_version_hint,
+    write_version_hint,
+)
 from .partitions import schema_with_partition_columns
 from .table_format import TableFormatWriter, after_commit, commit_failure
 from .targets import IcebergTarget
@@ -181,15 +187,21 @@ class IcebergWriter(TableFormatWriter):
     # ------------------------------------------------------------------ protocol
 
     def is_committed(self, table: TableInfo) -> bool:
-        """Whether the table's current snapshot was committed by an identical run (its summary fingerprint)."""
+        """Whether the table's current snapshot was committed by an identical run (its summary fingerprint).
+        Such a table is skipped; its version hint is brought up to date first (a run that died between its
+        commit and the hint left it behind)."""
         if not table.fingerprint:
             return False
         try:
-            snapshot = self.catalog.load_table(self._identifier(table)).current_snapshot()
+            iceberg_table = self.catalog.load_table(self._identifier(table))
         except NoSuchTableError:
             return False
+        snapshot = iceberg_table.current_snapshot()
         summary = snapshot.summary if snapshot is not None else None
-        return summary is not None and summary.get(_FINGERPRINT_PROPERTY) == table.fingerprint
+        committed = summary is not None and summary.get(_FINGERPRINT_PROPERTY) == table.fingerprint
+        if committed and not self._is_rest():
+            ensure_version_hint(self.storage, iceberg_table.metadata_location)
+        return committed
 
     def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
         identifier = self._identifier(table)

@@ -115,6 +115,18 @@ def write_version_hint(storage: Storage, metadata_location: str) -> None:
     storage.write_bytes(f"{directory}/{VERSION_HINT}", str(number).encode())
 
 
+def ensure_version_hint(storage: Storage, metadata_location: str) -> None:
+    """Write the version hint of `metadata_location` unless the table's hint already names it."""
+    local = metadata_location.removeprefix("file://")
+    hint = f"{local.rsplit('/', 1)[0]}/{VERSION_HINT}"
+    try:
+        current = storage.read_bytes(hint).decode().strip()
+    except FileNotFoundError:
+        current = None
+    if current != str(metadata_number(local)):
+        write_version_hint(storage, metadata_location)
+
+
 def has_version_hint(storage: Storage, table_location: str) -> bool:
     """Whether a table at `table_location` was committed and is readable by path (its version hint)."""
     return storage.exists(f"{table_location.removeprefix('file://').rstrip('/')}/metadata/{VERSION_HINT}")
