@@ -32,4 +32,5 @@ def catalog_home() -> Path:
 def default_catalog_file(output_uri: str, file_name: str) -> str:
     """The local catalog file of an S3 output: `<catalog home>/<bucket>/<prefix>/<file_name>`."""
     bucket, prefix = split_s3_uri(output_uri)
-    return str(catalog_home().joinpath(bucket, *[part for part in prefix.split("/") if part], file_name))
+    parts = [part for part in prefix.split("/") if part not in ("", ".", "..")]  # stays under the home
+    return str(catalog_home().joinpath(bucket, *parts, file_name))
