@@ -95,6 +95,10 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
                  cli("generate", "ecommerce", "--tables", "customers", "-o", out, "--param", f"customers={customers}",
                      "--compression", "snappy", "--file-rows-target", 250_000, "--workers", workers, "-q"))
         )  # fmt: skip
+    # Start-up (issue 17.3): the CLI's help, and a run so small that start-up is all of it.
+    found.append(Case("start: dataset-generator --help", "start", 1, cli("--help")))
+    found.append(Case("start: transactions 1,000 rows", "start", 1_000,
+                      cli("generate", "transactions", "-o", out, "--param", "rows=1000", "-q")))  # fmt: skip
     # Every built-in dataset at scale 1, same settings (issue 17.2: each >= 0.45x transactions' rows/s, same run).
     for dataset in ("transactions", "ecommerce", "market", "sensors", "weather"):
         found.append(
@@ -169,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="dataset-generator benchmarks")
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask", "datasets"], default=None)
+    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask", "datasets", "start"], default=None)
     parser.add_argument(
         "--scratch", default=None, help="Directory for outputs (default: a temporary directory)."
     )
