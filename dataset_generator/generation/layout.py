@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import SizeLimitError
 from ..schemas.dataset import ChildCount, DatasetSpec, TimeSpec
 from . import random as rnd
+from .calendar import day_factors
 
 EPOCH = dt.date(1970, 1, 1)
 # Parents per block in a child layout. Fixed, never tied to chunk size: the layout must not depend on it.
@@ -58,19 +59,10 @@ class ChildLayout:
 Layout = PlainLayout | TimeLayout | ChildLayout
 
 
-def weekday_factors(first_day: int, days: int, weekday_weights: list[float] | None) -> np.ndarray:
-    """Relative weight of each day; 1970-01-01 was a Thursday (weekday 3, Monday = 0)."""
-    if weekday_weights is None:
-        return np.ones(days)
-    weights = np.asarray(weekday_weights, dtype=np.float64)
-    weights = weights / weights.mean()
-    return weights[(np.arange(first_day, first_day + days) + 3) % 7]
-
-
 def time_layout(time: TimeSpec, seed: int, table: str) -> TimeLayout:
     first_day = day_number(time.start)
     days = day_number(time.end) - first_day + 1
-    factors = weekday_factors(first_day, days, time.weekday_weights)
+    factors = day_factors(time, first_day, days)  # weekday × seasonality × events × trend
     day_index = np.arange(days, dtype=np.int64)
     if time.per_day is not None:
         if time.per_day * float(factors.max(initial=1.0)) * 2 * days >= 2.0**62:
