@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..schemas.columns import Column
-from . import derived, keys, numeric, series, structure, temporal, text
+from . import calendar_events, conditional, derived, keys, numeric, series, structure, temporal, text
 from .convert import Values
 from .rows import Rows
 
@@ -43,6 +43,9 @@ GENERATORS: dict[str, Generator] = {
     "brownian_bridge": series.brownian_bridge,
     "walk_next": series.walk_next,
     "cycle": series.cycle,
+    "table_lookup": conditional.table_lookup,
+    "switch": lambda column, rows, key: conditional.switch(column, rows, key, generate_column),
+    "calendar_event": calendar_events.calendar_event,
 }
 
 
