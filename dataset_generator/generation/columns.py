@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..schemas.columns import Column
-from . import calendar_events, conditional, derived, keys, numeric, series, structure, temporal, text
+from . import calendar_events, conditional, derived, keys, numeric, people, series, structure, temporal, text
 from .convert import Values
 from .rows import Rows
 
@@ -30,6 +30,8 @@ GENERATORS: dict[str, Generator] = {
     "date": temporal.date,
     "timestamp": temporal.timestamp,
     "event_time": temporal.event_time,
+    "country": people.country,
+    "person": people.person,
     "uuid": text.uuid,
     "faker": text.faker,
     "template": text.template,

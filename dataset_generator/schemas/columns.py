@@ -21,6 +21,7 @@ from .numeric import (
     UniformColumn,
     ZipfColumn,
 )
+from .people import CountryColumn, PersonColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
@@ -73,7 +74,9 @@ Column = Annotated[
     | CycleColumn
     | TableLookupColumn
     | SwitchColumn
-    | CalendarEventColumn,
+    | CalendarEventColumn
+    | CountryColumn
+    | PersonColumn,
     Field(discriminator="gen"),
 ]
 
