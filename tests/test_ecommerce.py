@@ -68,7 +68,7 @@ def test_totals_prices_and_line_totals(ecommerce: Path) -> None:
     )
     assert worst < 0.006
     assert scalar(f"select count(*) from {table(ecommerce, 'order_items')} i join {table(ecommerce, 'products')} p using (product_id) where i.unit_price <> p.price") == 0
-    assert scalar(f"select max(abs(line_total - round(qty * unit_price, 2))) from {table(ecommerce, 'order_items')}") < 1e-9
+    assert scalar(f"select max(abs(line_total - round(qty * unit_price * (1 - discount), 2))) from {table(ecommerce, 'order_items')}") < 1e-9
     low, high = query(f"select min(qty), max(qty) from {table(ecommerce, 'order_items')}")[0]
     assert low >= 1 and high <= 10
     low, high = query(f"select min(price), max(price) from {table(ecommerce, 'products')}")[0]

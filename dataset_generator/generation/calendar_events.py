@@ -15,15 +15,21 @@ _MICROS_PER_DAY = 86_400_000_000
 
 def calendar_event(column: CalendarEventColumn, rows: Rows, key: int) -> Values:
     kind = rows.spec.columns[column.time].type
-    raw = to_numpy(rows.get(column.time)).astype(np.int64)
+    raw = np.asarray(to_numpy(rows.get(column.time)), dtype=np.int64)
     days = raw if kind == "date" else np.floor_divide(raw, _MICROS_PER_DAY)
     if len(days) == 0:
         return pa.nulls(0, pa.string())
-    numbers, names = event_days(column.resolved_events(), int(days.min()), int(days.max()))
+    first, last = int(days.min()), int(days.max())
+    numbers, names = event_days(column.resolved_events(), first, last)
     labels = sorted(set(names))
-    codes = np.asarray([labels.index(name) for name in names], dtype=np.int32)
-    slot = np.searchsorted(numbers, days)
-    hit = slot < len(numbers)
-    hit[hit] = numbers[slot[hit]] == days[hit]
-    indices = np.where(hit, codes[np.minimum(slot, max(len(numbers) - 1, 0))] if len(numbers) else 0, 0).astype(np.int32)
-    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=~hit), pa.array(labels, type=pa.string()))
+    # One slot per day of the rows' range: the event's label, or -1 (a small table, then a gather).
+    by_day = np.full(last - first + 1, -1, dtype=np.int32)
+    inside = (numbers >= first) & (numbers <= last)
+    by_day[numbers[inside] - first] = [labels.index(name) for name, keep in zip(names, inside, strict=True) if keep]
+    codes = by_day[days - first]
+    missing = codes < 0
+    if column.values is not None:
+        # A number per event; code -1 (no event) takes the last entry, the default.
+        table = np.asarray([column.values.get(label, column.default) for label in labels] + [column.default], dtype=np.float64)
+        return table[codes]
+    return pa.DictionaryArray.from_arrays(pa.array(np.where(missing, 0, codes), mask=missing), pa.array(labels, type=pa.string()))

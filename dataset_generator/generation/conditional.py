@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from ..schemas.base import ColumnBase
 from ..schemas.conditional import LookupTableSpec, SwitchBase, TableLookupColumn, condition_text
 from . import random as rnd
-from .convert import Values, arrow_type, to_arrow, to_numpy, to_strings
+from .convert import Values, numpy_type, to_arrow, to_numpy, to_strings
 from .rows import Rows
 
 # generate_column of generation/columns.py, passed in (it dispatches to this module).
@@ -33,13 +33,9 @@ def _condition_codes(rows: Rows, column: str, labels: list[str]) -> np.ndarray:
     if not pa.types.is_string(dictionary.type):
         dictionary = pc.cast(dictionary, pa.string())  # a bool column's text is 'true'/'false', like condition_text
     positions = pc.index_in(dictionary, value_set=pa.array(labels, type=pa.string()))
-    per_entry = np.asarray(positions.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    per_entry = np.append(np.asarray(positions.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32), -1)
     indices = text.indices.fill_null(-1) if text.indices.null_count else text.indices
-    codes = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    result = per_entry[codes]
-    if text.null_count:
-        result[codes < 0] = -1
-    return result
+    return per_entry[indices.to_numpy(zero_copy_only=False)]  # a null value (index -1) takes the appended -1
 
 
 def switch(column: SwitchBase, rows: Rows, key: int, generate: Generate) -> Values:
@@ -53,24 +49,21 @@ def switch(column: SwitchBase, rows: Rows, key: int, generate: Generate) -> Valu
             f"{rows.table}.{column.by} = {value!r} has no case in switch column and no default; add a case or default:"
         )
     groups: list[tuple[np.ndarray, ColumnBase]] = []
-    for code, label in enumerate(labels):
-        groups.append((np.flatnonzero(codes == code), branches[label]))
-    if fallback is not None:
-        groups.append((np.flatnonzero(codes < 0), fallback))
-    groups = [(where, branch) for where, branch in groups if len(where)]
-    if len(groups) == 1 and len(groups[0][0]) == len(rows):
+    for code, branch in [*enumerate(branches[label] for label in labels), (-1, fallback)]:
+        where = np.flatnonzero(codes == code) if code >= 0 else np.flatnonzero(codes < 0)
+        if branch is not None and len(where):
+            groups.append((where, branch))
+    if len(groups) == 1:
         return generate(groups[0][1], rows, key)  # one case for every row: no regrouping
-    pieces = []
-    for where, branch in groups:
-        subset = rows.runtime.rows(rows.table, rows.index[where])
-        pieces.append(to_arrow(generate(branch, subset, key), column.type))
-    order = np.concatenate([where for where, _ in groups]) if groups else np.zeros(0, dtype=np.int64)
-    inverse = np.empty(len(order), dtype=np.int64)
-    inverse[order] = np.arange(len(order), dtype=np.int64)
-    joined = pa.concat_arrays(pieces) if pieces else pa.array([], type=arrow_type(column.type))
     if column.type == "string":
-        return joined.take(pa.array(inverse))
-    return to_numpy(joined)[inverse]
+        pieces = [to_arrow(generate(branch, rows.runtime.rows(rows.table, rows.index[where]), key), "string") for where, branch in groups]
+        inverse = np.empty(len(rows), dtype=np.int64)
+        inverse[np.concatenate([where for where, _ in groups])] = np.arange(len(rows), dtype=np.int64)
+        return pa.concat_arrays(pieces).take(pa.array(inverse))
+    result: np.ndarray = np.empty(len(rows), dtype=numpy_type(column.type))
+    for where, branch in groups:
+        result[where] = to_numpy(generate(branch, rows.runtime.rows(rows.table, rows.index[where]), key))
+    return result
 
 
 class _Table:

@@ -8,13 +8,14 @@ never listed as dates.
 
 from __future__ import annotations
 
+# Any here: raw input of a before-validator.
 import datetime as dt
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .base import ColumnBase, ColumnType, SpecModel, SpecView, check_finite, check_weights
+from .base import NUMERIC_TYPES, ColumnBase, ColumnType, SpecModel, SpecView, check_finite, check_weights
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
@@ -153,19 +154,36 @@ class Trend(SpecModel):
 
 
 class CalendarEventColumn(ColumnBase):
-    """The name of the calendar event whose day holds the `time` column's day (of `events`: built-in names or
-    a table's time events), or null on other days. Spill-over days do not count."""
+    """The name of the calendar event on the `time` column's day (one of `events`), or null on other days; with
+    `values`, a number per event name instead (`default` on other days). Spill-over days do not count."""
 
     gen: Literal["calendar_event"]
     type: ColumnType = "string"
-    nullable: bool = True
+    nullable: bool = False  # true for names (null on ordinary days); set by the model
     time: str  # a date or timestamp column of this table
     events: list[CalendarEvent | str] = Field(min_length=1)  # a built-in name is short for {name, multiplier: 1}
+    values: dict[str, float] | None = None  # event name -> the column's value on its days (a numeric column)
+    default: float = 0.0  # the value on other days, with values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nullable_names(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("values") is None and "nullable" not in data:
+            data = {**data, "nullable": True}  # names are null on ordinary days
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> CalendarEventColumn:
-        if self.type != "string":
-            raise ValueError("calendar_event gives event names: type string")
+        if self.values is None and self.type != "string":
+            raise ValueError("calendar_event gives event names (type string), or give values: for a number per event")
+        if self.values is not None:
+            if self.type not in NUMERIC_TYPES:
+                raise ValueError(f"calendar_event with values: needs a numeric type (got {self.type})")
+            check_finite(default=self.default, **self.values)
+            names = {event if isinstance(event, str) else event.name for event in self.events}
+            unknown = sorted(set(self.values) - names)
+            if unknown:
+                raise ValueError(f"values names {unknown[0]!r}, which is not one of events ({', '.join(sorted(names))})")
         for event in self.events:
             if isinstance(event, str) and event not in EVENT_RULES:
                 raise ValueError(f"unknown calendar event {event!r}; built-in events: {', '.join(EVENT_RULES)}")
