@@ -9,6 +9,7 @@ describe the same person.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
@@ -24,8 +25,9 @@ from .rows import Rows
 # Local parts of emails: (first, separator, second) with "f"/"l"/"i" = first name, last name, first initial.
 _EMAIL_STYLES = (("f", ".", "l"), ("f", "", "l"), ("i", "", "l"), ("f", "_", "l"), ("l", ".", "f"))
 _EMAIL_STYLE_WEIGHTS = np.array([40.0, 20.0, 15.0, 10.0, 15.0])
-# Builds one country's values from the uniforms of its rows.
-_Build = Callable[[data.Country, np.ndarray], pa.Array]
+# The pool a field draws from for one country.
+_PoolOf = Callable[[data.Country], data.Pool]
+_HOUSE_NUMBERS = 2_000
 
 
 def country(column: CountryColumn, rows: Rows, key: int) -> Values:
@@ -50,8 +52,8 @@ def person(column: PersonColumn, rows: Rows, key: int) -> Values:
     if field == "street":
         return entity.street()
     if field == "postcode":
-        return entity.per_country(lambda c, u: data.postcodes(c.locale).values.take(data.postcodes(c.locale).pick(u)), "postcode")
-    return entity.per_country(lambda c, u: pa.array([c.locale] * len(u), type=pa.string()), "locale")
+        return entity.per_country(lambda c: data.postcodes(c.locale), "postcode")
+    return entity.per_country(lambda c: _constant(c.locale), "locale")
 
 
 class _Entity:
@@ -71,15 +73,23 @@ class _Entity:
     def uniform(self, stream: str) -> np.ndarray:
         return rnd.uniform(rnd.stream_key(self.base, stream), self.rows.index)
 
-    def per_country(self, build: _Build, stream: str) -> pa.Array:
-        """`build(country, uniforms of its rows)` for each country present, put back in row order."""
+    def per_country(self, pool_of: _PoolOf, stream: str) -> pa.Array:
+        """A draw from `pool_of(country)` for each row, by the row's uniform of `stream`."""
         u = self.uniform(stream)
-        pieces: list[pa.Array] = []
-        order: list[np.ndarray] = []
-        for code, positions in zip(self.codes, self.groups, strict=True):
-            pieces.append(build(data.countries()[code], u[positions]))
-            order.append(positions)
-        return _in_row_order(pieces, order, len(self.rows))
+        pools = [pool_of(data.countries()[code]) for code in self.codes]
+        picks = [pool.pick(u[positions]) for pool, positions in zip(pools, self.groups, strict=True)]
+        return self.gather([pool.values for pool in pools], picks)
+
+    def gather(self, pools: list[pa.Array], picks: list[np.ndarray]) -> pa.Array:
+        """pools[i][picks[i]] at the rows of the i-th country: one take from the pools laid end to end."""
+        if len(pools) == 1:
+            return pools[0].take(pa.array(picks[0]))
+        where = np.empty(len(self.rows), dtype=np.int64)
+        offset = 0
+        for pool, chosen, positions in zip(pools, picks, self.groups, strict=True):
+            where[positions] = chosen + offset
+            offset += len(pool)
+        return _concatenated(tuple(pools)).take(pa.array(where))
 
     def _name_indices(self, part: str) -> list[np.ndarray]:
         memo_key = f"person-names:{self.base}:{part}"
@@ -91,11 +101,8 @@ class _Entity:
         return list(cached)
 
     def names(self, part: str, ascii_form: bool) -> pa.Array:
-        pieces = []
-        for code, picks in zip(self.codes, self._name_indices(part), strict=True):
-            pool = data.names(data.countries()[code].locale, part)
-            pieces.append((pool.ascii if ascii_form else pool.pool.values).take(pa.array(picks)))
-        return _in_row_order(pieces, self.groups, len(self.rows))
+        pools = [data.names(data.countries()[code].locale, part) for code in self.codes]
+        return self.gather([pool.ascii if ascii_form else pool.pool.values for pool in pools], self._name_indices(part))
 
     def email(self) -> pa.Array:
         first, last = self.names("first", ascii_form=True), self.names("last", ascii_form=True)
@@ -109,7 +116,7 @@ class _Entity:
         # A number unique to the row (a fixed bijection of the table's row range): emails never collide.
         total = self.rows.runtime.layouts[self.rows.table].rows
         number = _permutation(self.rows.index, max(total, 1), rnd.stream_key(self.base, "email-number")) + 1
-        domain = self.per_country(lambda c, u: data.domains(c.code).values.take(data.domains(c.code).pick(u)), "email-domain")
+        domain = self.per_country(lambda c: data.domains(c.code), "email-domain")
         number_text = pc.cast(pa.array(number), pa.string())
         return pc.binary_join_element_wise(local_first, local_sep, local_second, number_text, pa.scalar("@", pa.string()), domain, "")
 
@@ -117,13 +124,14 @@ class _Entity:
         endings = np.floor(self.uniform("phone-ending") * 10_000).astype(np.int64)
         tails = np.empty(len(self.rows), dtype=np.int64)
         u = self.uniform("phone-prefix")
-        pieces = []
+        pools, picks = [], []
         for code, positions in zip(self.codes, self.groups, strict=True):
             phones = data.phones(code)
-            picks = phones.pool.pick(u[positions])
-            pieces.append(phones.pool.values.take(pa.array(picks)))
-            tails[positions] = phones.tails[picks] * 10_000 + endings[positions]
-        heads = _in_row_order(pieces, self.groups, len(self.rows))
+            chosen = phones.pool.pick(u[positions])
+            pools.append(phones.pool.values)
+            picks.append(chosen)
+            tails[positions] = phones.tails[chosen] * 10_000 + endings[positions]
+        heads = self.gather(pools, picks)
         return pc.binary_join_element_wise(heads, data.tail_texts().take(pa.array(tails)), "")
 
     def city(self, state: bool) -> pa.Array:
@@ -133,38 +141,40 @@ class _Entity:
             u = self.uniform("city")
             cached = [data.cities(code).pool.pick(u[positions]) for code, positions in zip(self.codes, self.groups, strict=True)]
             self.rows.memo[memo_key] = cached
-        pieces = []
-        for code, picks in zip(self.codes, cached, strict=True):
-            places = data.cities(code)
-            pieces.append((places.states if state else places.pool.values).take(pa.array(picks)))
-        return _in_row_order(pieces, self.groups, len(self.rows))
+        pools = [data.cities(code).states if state else data.cities(code).pool.values for code in self.codes]
+        return self.gather(pools, cached)
 
     def street(self) -> pa.Array:
         # House numbers: small ones are common (a power law over 1..2000); Japanese addresses: chome-ban-go.
-        number = rnd.zipf_rank(rnd.stream_key(self.base, "house"), self.rows.index, 2_000, 0.9) + 1
-        chome = np.floor(self.uniform("chome") * 9).astype(np.int64) + 1
-        go = np.floor(self.uniform("go") * 30).astype(np.int64) + 1
-        street = self.per_country(lambda c, u: data.streets(c.locale).values.take(data.streets(c.locale).pick(u)), "street")
-        plain = pc.cast(pa.array(number), pa.string())
-        japanese = pc.binary_join_element_wise(
-            pc.cast(pa.array(chome), pa.string()), pc.cast(pa.array(np.minimum(number, 40)), pa.string()), pc.cast(pa.array(go), pa.string()), "-"
-        )
-        first = np.zeros(len(self.rows), dtype=bool)
-        is_japanese = np.zeros(len(self.rows), dtype=bool)
-        separators: list[pa.Array] = []
-        suffixes: list[pa.Array] = []
-        for code, positions in zip(self.codes, self.groups, strict=True):
-            info = data.countries()[code]
-            first[positions] = info.number_first
-            is_japanese[positions] = info.locale == "ja_JP"
-            separators.append(pa.array([info.street_separator] * len(positions), type=pa.string()))
-            suffixes.append(pa.array([info.house_suffix] * len(positions), type=pa.string()))
-        house = pc.if_else(pa.array(is_japanese), japanese, plain)
-        separator = _in_row_order(separators, self.groups, len(self.rows))
-        suffix = _in_row_order(suffixes, self.groups, len(self.rows))
-        number_first = pc.binary_join_element_wise(house, pa.scalar(" ", pa.string()), street, "")
+        number = rnd.zipf_rank(rnd.stream_key(self.base, "house"), self.rows.index, _HOUSE_NUMBERS, 0.9)
+        house = _number_texts().take(pa.array(number))
+        street = self.per_country(lambda c: data.streets(c.locale), "street")
+        infos = [data.countries()[code] for code in self.codes]
+        japanese = [info.locale == "ja_JP" for info in infos]
+        if any(japanese):
+            rows = np.concatenate([positions for flag, positions in zip(japanese, self.groups, strict=True) if flag])
+            chome = np.floor(rnd.uniform(rnd.stream_key(self.base, "chome"), self.rows.index[rows]) * 9).astype(np.int64)
+            go = np.floor(rnd.uniform(rnd.stream_key(self.base, "go"), self.rows.index[rows]) * 30).astype(np.int64)
+            texts = _number_texts()
+            block = pc.binary_join_element_wise(texts.take(pa.array(chome)), texts.take(pa.array(np.minimum(number[rows], 39))), texts.take(pa.array(go)), "-")
+            mask = np.zeros(len(self.rows), dtype=bool)
+            mask[rows] = True
+            where = np.zeros(len(self.rows), dtype=np.int64)
+            where[rows] = np.arange(len(rows))
+            house = pc.if_else(pa.array(mask), block.take(pa.array(where)), house)
+        first = [info.number_first for info in infos]
+        separator = self.gather([_constant(info.street_separator).values for info in infos], [np.zeros(len(g), dtype=np.int64) for g in self.groups])
+        suffix = self.gather([_constant(info.house_suffix).values for info in infos], [np.zeros(len(g), dtype=np.int64) for g in self.groups])
         street_first = pc.binary_join_element_wise(street, separator, house, suffix, "")
-        return pc.if_else(pa.array(first), number_first, street_first)
+        if not any(first):
+            return street_first
+        number_first = pc.binary_join_element_wise(house, pa.scalar(" ", pa.string()), street, "")
+        if all(first):
+            return number_first
+        flags = np.zeros(len(self.rows), dtype=bool)
+        for flag, positions in zip(first, self.groups, strict=True):
+            flags[positions] = flag
+        return pc.if_else(pa.array(flags), number_first, street_first)
 
 
 def _permutation(index: np.ndarray, n: int, key: int) -> np.ndarray:
@@ -212,14 +222,29 @@ def _country_groups(values: Values, column: str) -> tuple[list[str], list[np.nda
     return [codes[i] for i in ordered], [groups[i] for i in ordered]
 
 
-def _in_row_order(pieces: list[pa.Array], positions: list[np.ndarray], count: int) -> pa.Array:
-    """Per-country arrays back in row order: piece i holds the rows at positions[i]."""
-    if len(pieces) == 1:
-        return pieces[0]
-    combined = pa.concat_arrays(pieces)
-    where = np.empty(count, dtype=np.int64)
-    where[np.concatenate(positions)] = np.arange(count, dtype=np.int64)
-    return combined.take(pa.array(where))
+_CONCATENATED: dict[tuple[int, ...], tuple[tuple[pa.Array, ...], pa.Array]] = {}
+
+
+def _concatenated(pools: tuple[pa.Array, ...]) -> pa.Array:
+    """Pools laid end to end, kept per process by the pools' identities (pools are cached, so the same ones
+    come back batch after batch; the entry holds the pools, so an id is never reused while it is a key)."""
+    key = tuple(id(pool) for pool in pools)
+    found = _CONCATENATED.get(key)
+    if found is None:
+        found = (pools, pa.concat_arrays(list(pools)))
+        _CONCATENATED[key] = found
+    return found[1]
+
+
+@cache
+def _constant(text: str) -> data.Pool:
+    return data.Pool(pa.array([text], type=pa.string()), None, None)
+
+
+@cache
+def _number_texts() -> pa.Array:
+    """"1", "2", ... "2000": house numbers (and chome, ban, go) by index."""
+    return pa.array([str(number) for number in range(1, _HOUSE_NUMBERS + 1)], type=pa.string())
 
 
 def _by_style(style: pa.Array, choices: list[pa.Array | pa.Scalar]) -> pa.Array:

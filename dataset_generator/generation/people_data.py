@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 from anyascii import anyascii
 
 from ..schemas.people import REFERENCE_PACKAGE
@@ -32,22 +33,38 @@ GLOBAL_DOMAINS = {"gmail.com": 40.0, "yahoo.com": 8.0, "outlook.com": 10.0, "hot
 LOCAL_DOMAIN_SHARE = 0.25  # of a country's emails, split over its local providers
 
 
+_GUIDE_BUCKETS = 4096
+
+
 @dataclass(frozen=True)
 class Pool:
-    """Values with cumulative weights (last entry 1.0); `pick` maps uniforms to indices."""
+    """Values with cumulative weights (None: equal weights); `pick` maps uniforms in [0, 1) to indices."""
 
     values: pa.Array
-    cumulative: np.ndarray
+    cumulative: np.ndarray | None
+    guide: np.ndarray | None  # first index each of _GUIDE_BUCKETS buckets of [0, 1) can hold
 
     def pick(self, u: np.ndarray) -> np.ndarray:
-        return np.minimum(np.searchsorted(self.cumulative, u, side="right"), len(self.cumulative) - 1)
+        if self.cumulative is None or self.guide is None:
+            return np.minimum((u * len(self.values)).astype(np.int64), len(self.values) - 1)
+        # As a binary search of the cumulative weights, finished from the guide table in a few vector steps.
+        picks = self.guide[(u * _GUIDE_BUCKETS).astype(np.int64)]
+        while True:
+            step = self.cumulative[picks] <= u
+            if not step.any():
+                return picks
+            picks += step
 
 
 def _pool(values: list[str], weights: list[float] | None = None) -> Pool:
-    w = np.ones(len(values)) if weights is None else np.asarray(weights, dtype=np.float64)
-    cumulative = np.cumsum(w)
+    array = pa.array(values, type=pa.string())
+    if weights is None or len(set(weights)) <= 1:
+        return Pool(array, None, None)
+    cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
     cumulative /= cumulative[-1]
-    return Pool(pa.array(values, type=pa.string()), cumulative)
+    cumulative[-1] = np.inf  # u < 1 always lands inside, whatever the rounding
+    guide = np.searchsorted(cumulative, np.arange(_GUIDE_BUCKETS) / _GUIDE_BUCKETS, side="right").astype(np.int64)
+    return Pool(array, cumulative, guide)
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,20 @@ class Country:
 def _reference_rows(name: str) -> list[dict[str, str]]:
     text = resources.files(REFERENCE_PACKAGE).joinpath(name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
+
+
+def _reference_table(name: str) -> dict[str, pa.Table]:
+    """A reference CSV (rows grouped by country) as one Arrow table per country, every column a string."""
+    raw = resources.files(REFERENCE_PACKAGE).joinpath(name).read_bytes()
+    table = pa_csv.read_csv(pa.py_buffer(raw), convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(_columns(raw), pa.string())))
+    codes = table.column("country").to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    stops = np.r_[starts[1:], len(codes)]
+    return {str(codes[start]): table.slice(start, stop - start) for start, stop in zip(starts, stops, strict=True)}
+
+
+def _columns(raw: bytes) -> list[str]:
+    return raw[: raw.index(b"\n")].decode().split(",")
 
 
 @cache
@@ -83,19 +114,13 @@ def countries() -> dict[str, Country]:
 
 
 @cache
-def _cities() -> dict[str, list[dict[str, str]]]:
-    by_country: dict[str, list[dict[str, str]]] = {}
-    for row in _reference_rows("cities.csv"):
-        by_country.setdefault(row["country"], []).append(row)
-    return by_country
+def _cities() -> dict[str, pa.Table]:
+    return _reference_table("cities.csv")
 
 
 @cache
-def _phones() -> dict[str, list[dict[str, str]]]:
-    by_country: dict[str, list[dict[str, str]]] = {}
-    for row in _reference_rows("phone_prefixes.csv"):
-        by_country.setdefault(row["country"], []).append(row)
-    return by_country
+def _phones() -> dict[str, pa.Table]:
+    return _reference_table("phone_prefixes.csv")
 
 
 @dataclass(frozen=True)
@@ -107,8 +132,9 @@ class Cities:
 @cache
 def cities(code: str) -> Cities:
     rows = _cities()[code]
-    pool = _pool([row["city"] for row in rows], [float(row["population"]) for row in rows])
-    return Cities(pool, pa.array([row["state"] for row in rows], type=pa.string()))
+    population = rows.column("population").to_numpy(zero_copy_only=False).astype(np.float64)
+    pool = _pool(rows.column("city").to_pylist(), list(population))
+    return Cities(pool, rows.column("state").combine_chunks())
 
 
 @dataclass(frozen=True)
@@ -119,7 +145,7 @@ class Phones:
 
 @cache
 def tail_patterns() -> tuple[str, ...]:
-    return tuple(sorted({row["tail"] for rows in _phones().values() for row in rows}))
+    return tuple(sorted({tail for rows in _phones().values() for tail in rows.column("tail").to_pylist()}))
 
 
 @cache
@@ -135,12 +161,13 @@ def tail_texts() -> pa.Array:
 @cache
 def phones(code: str) -> Phones:
     rows = _phones()[code]
-    kinds = {row["kind"] for row in rows}
+    row_kinds = rows.column("kind").to_pylist()
+    kinds = set(row_kinds)
     shares = {"mobile": MOBILE_SHARE, "fixed": 1.0 - MOBILE_SHARE} if len(kinds) == 2 else {kind: 1.0 for kind in kinds}
-    counts = {kind: sum(1 for row in rows if row["kind"] == kind) for kind in kinds}
-    pool = _pool([row["head"] for row in rows], [shares[row["kind"]] / counts[row["kind"]] for row in rows])
+    counts = {kind: row_kinds.count(kind) for kind in kinds}
+    pool = _pool(rows.column("head").to_pylist(), [shares[kind] / counts[kind] for kind in row_kinds])
     index = {pattern: position for position, pattern in enumerate(tail_patterns())}
-    return Phones(pool, np.array([index[row["tail"]] for row in rows], dtype=np.int64))
+    return Phones(pool, np.array([index[tail] for tail in rows.column("tail").to_pylist()], dtype=np.int64))
 
 
 @cache
