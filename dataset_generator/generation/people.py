@@ -145,56 +145,68 @@ class _Entity:
         return self.gather(pools, cached)
 
     def street(self) -> pa.Array:
+        """`<house> <street>` or `<street><separator><house><suffix>` by the country's order, as one join of
+        (street side before, house, street side after) where the pools carry the separators."""
         # House numbers: small ones are common (a power law over 1..2000); Japanese addresses: chome-ban-go.
         number = rnd.zipf_rank(rnd.stream_key(self.base, "house"), self.rows.index, _HOUSE_NUMBERS, 0.9)
-        house = _number_texts().take(pa.array(number))
-        street = self.per_country(lambda c: data.streets(c.locale), "street")
-        infos = [data.countries()[code] for code in self.codes]
-        japanese = [info.locale == "ja_JP" for info in infos]
-        if any(japanese):
-            rows = np.concatenate([positions for flag, positions in zip(japanese, self.groups, strict=True) if flag])
-            chome = np.floor(rnd.uniform(rnd.stream_key(self.base, "chome"), self.rows.index[rows]) * 9).astype(np.int64)
-            go = np.floor(rnd.uniform(rnd.stream_key(self.base, "go"), self.rows.index[rows]) * 30).astype(np.int64)
-            texts = _number_texts()
-            block = pc.binary_join_element_wise(texts.take(pa.array(chome)), texts.take(pa.array(np.minimum(number[rows], 39))), texts.take(pa.array(go)), "-")
-            mask = np.zeros(len(self.rows), dtype=bool)
-            mask[rows] = True
-            where = np.zeros(len(self.rows), dtype=np.int64)
-            where[rows] = np.arange(len(rows))
-            house = pc.if_else(pa.array(mask), block.take(pa.array(where)), house)
-        first = [info.number_first for info in infos]
-        separator = self.gather([_constant(info.street_separator).values for info in infos], [np.zeros(len(g), dtype=np.int64) for g in self.groups])
-        suffix = self.gather([_constant(info.house_suffix).values for info in infos], [np.zeros(len(g), dtype=np.int64) for g in self.groups])
-        street_first = pc.binary_join_element_wise(street, separator, house, suffix, "")
-        if not any(first):
-            return street_first
-        number_first = pc.binary_join_element_wise(house, pa.scalar(" ", pa.string()), street, "")
-        if all(first):
-            return number_first
-        flags = np.zeros(len(self.rows), dtype=bool)
-        for flag, positions in zip(first, self.groups, strict=True):
-            flags[positions] = flag
-        return pc.if_else(pa.array(flags), number_first, street_first)
+        u = self.uniform("street")
+        before: list[pa.Array] = []
+        after: list[pa.Array] = []
+        before_picks: list[np.ndarray] = []
+        after_picks: list[np.ndarray] = []
+        house_index = number.copy()
+        house_texts = [_number_texts()]
+        for code, positions in zip(self.codes, self.groups, strict=True):
+            info = data.countries()[code]
+            picks = data.streets(info.locale).pick(u[positions])
+            zeros = np.zeros(len(positions), dtype=np.int64)
+            if info.number_first:
+                before.append(_constant("").values)
+                after.append(data.street_sides(info.locale, " ", "").values)
+                before_picks.append(zeros)
+                after_picks.append(picks)
+            else:
+                before.append(data.street_sides(info.locale, "", info.street_separator).values)
+                after.append(_constant(info.house_suffix).values)
+                before_picks.append(picks)
+                after_picks.append(zeros)
+            if info.locale == "ja_JP":
+                index = self.rows.index[positions]
+                chome = np.floor(rnd.uniform(rnd.stream_key(self.base, "chome"), index) * 9).astype(np.int64)
+                go = np.floor(rnd.uniform(rnd.stream_key(self.base, "go"), index) * 30).astype(np.int64)
+                texts = _number_texts()
+                block = pc.binary_join_element_wise(
+                    texts.take(pa.array(chome)), texts.take(pa.array(number[positions] % 40)), texts.take(pa.array(go)), "-"
+                )
+                house_index[positions] = sum(len(t) for t in house_texts) + np.arange(len(positions))
+                house_texts.append(block)
+        house = (house_texts[0] if len(house_texts) == 1 else pa.concat_arrays(house_texts)).take(pa.array(house_index))
+        return pc.binary_join_element_wise(self.gather(before, before_picks), house, self.gather(after, after_picks), "")
+
+
+_PERMUTE_MULTIPLIERS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 
 
 def _permutation(index: np.ndarray, n: int, key: int) -> np.ndarray:
-    """A keyed pseudo-random bijection of [0, n): a 4-round Feistel network on the smallest even number of bits
-    holding n, cycle-walked back into range. Unlike a multiplicative one, nearby rows get unrelated numbers."""
-    half = max(1, (int(n - 1).bit_length() + 1) // 2)
-    mask = np.uint64((1 << half) - 1)
-    shift = np.uint64(half)
-    keys = [rnd.substream(key, round_) for round_ in range(4)]
+    """A keyed pseudo-random bijection of [0, n), cycle-walked: on the smallest power of two holding n, rounds of
+    (add key, multiply by an odd constant, xor-shift) are each a bijection (a hash finalizer truncated to the
+    bits); values landing at n or beyond are mapped again. Unlike a plain multiplication, nearby rows get
+    unrelated numbers."""
+    bits = max(2, int(n - 1).bit_length())
+    mask = np.uint64((1 << bits) - 1)
+    shift = np.uint64(max(1, bits // 2))
+    offsets = [np.uint64(rnd.substream(key, round_) & ((1 << bits) - 1)) for round_ in range(len(_PERMUTE_MULTIPLIERS))]
 
-    def feistel(values: np.ndarray) -> np.ndarray:
-        left, right = values >> shift, values & mask
-        for round_key in keys:
-            left, right = right, left ^ (rnd.random_bits(round_key, right) & mask)
-        return (left << shift) | right
+    def scramble(values: np.ndarray) -> np.ndarray:
+        for multiplier, offset in zip(_PERMUTE_MULTIPLIERS, offsets, strict=True):
+            values = ((values + offset) * multiplier) & mask
+            values ^= values >> shift
+        return values
 
-    values = feistel(index.astype(np.uint64))
+    values = scramble(index.astype(np.uint64))
     outside = np.flatnonzero(values >= np.uint64(n))
     while len(outside):
-        values[outside] = feistel(values[outside])
+        values[outside] = scramble(values[outside])
         outside = outside[values[outside] >= np.uint64(n)]
     return values.astype(np.int64)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from anyascii import anyascii
 
@@ -151,11 +152,15 @@ def tail_patterns() -> tuple[str, ...]:
 @cache
 def tail_texts() -> pa.Array:
     """Every pattern filled with every 4-digit ending: pattern p, ending e at p * 10,000 + e."""
-    texts: list[str] = []
+    digits = np.array([[ord("0") + (ending // 10**place) % 10 for place in (3, 2, 1, 0)] for ending in range(10_000)], dtype=np.uint8)
+    chunks = []
     for pattern in tail_patterns():
-        slots = pattern.replace("d", "{}")
-        texts.extend(slots.format(*f"{ending:04d}") for ending in range(10_000))
-    return pa.array(texts, type=pa.string())
+        text = np.frombuffer(pattern.encode(), dtype=np.uint8)
+        cells = np.tile(text, (10_000, 1))
+        cells[:, text == ord("d")] = digits
+        offsets = np.arange(0, len(text) * 10_001, len(text), dtype=np.int32)
+        chunks.append(pa.StringArray.from_buffers(10_000, pa.py_buffer(offsets), pa.py_buffer(cells.tobytes())))
+    return pa.concat_arrays(chunks)
 
 
 @cache
@@ -232,6 +237,13 @@ def names(locale: str, part: str) -> Names:
 def streets(locale: str) -> Pool:
     # Faker's ja_JP street_name is "<surname> Street"; a town (machi) is what a Japanese address names.
     return _pool(faker_pool("town" if locale == "ja_JP" else "street_name", locale, STREET_POOL).to_pylist())
+
+
+@cache
+def street_sides(locale: str, before: str, after: str) -> Pool:
+    """The locale's streets with text around them (" Main St" after a house number, "Via Roma, " before one)."""
+    pool = streets(locale)
+    return Pool(pc.binary_join_element_wise(pa.scalar(before), pool.values, pa.scalar(after), ""), pool.cumulative, pool.guide)
 
 
 @cache
