@@ -169,3 +169,36 @@ def test_a_lookup_file_next_to_the_spec(tmp_path: Path) -> None:
     shutil.copy(EXAMPLES / "shop_categories.csv", tmp_path / "shop_categories.csv")
     result = run_cli("validate-schema", tmp_path / "shop.yaml")
     assert result.exit_code == 0, result.output
+
+
+def test_day_of_year_points_dates_and_a_calendar_size_estimate() -> None:
+    curve = _factors(seasonality={"day_of_year": [1, 3]})  # points at a quarter and three quarters of the year
+    assert curve.mean() == pytest.approx(1, rel=0.01) and curve[274] == pytest.approx(1.5, rel=0.01) and curve[91] == pytest.approx(0.5, rel=0.02)
+    sale = _factors(events=[{"name": "launch", "dates": ["2024-03-05", "2024-09-10"], "multiplier": 4}])
+    assert sorted(np.flatnonzero(sale != 1)) == [64, 253]
+    leap = _factors(events=[{"name": "leap_day", "month": 2, "day": 29, "multiplier": 2}])
+    assert list(np.flatnonzero(leap != 1)) == [59]
+
+
+def test_switch_on_a_bool_and_a_lookup_file_in_yaml(tmp_path: Path) -> None:
+    (tmp_path / "tiers.yaml").write_text("- {vip: true, label: gold}\n- {vip: false, label: standard}\n")
+    (tmp_path / "spec.yaml").write_text(
+        """name: tiers
+lookup_tables:
+  tiers: {key: vip, file: tiers.yaml}
+tables:
+  customers:
+    rows: 2000
+    columns:
+      customer_id: {type: int64, gen: sequence}
+      vip: {type: bool, gen: boolean, p: 0.3}
+      label: {type: string, gen: table_lookup, table: tiers, by: vip, column: label}
+      credit: {type: int32, gen: switch, by: vip, cases: {"true": {gen: uniform, low: 1000, high: 2000}}, default: {gen: uniform, low: 0, high: 10}}
+"""
+    )
+    out = tmp_path / "out"
+    result = run_cli("generate", tmp_path / "spec.yaml", "-o", out, "--workers", 1)
+    assert result.exit_code == 0, result.output
+    rows = query(f"select vip, label, min(credit), max(credit) from {table(out, 'customers')} group by all order by vip")
+    assert [(vip, label) for vip, label, _, _ in rows] == [(False, "standard"), (True, "gold")]
+    assert rows[0][3] <= 10 and rows[1][2] >= 1000
