@@ -194,6 +194,8 @@ tables:
       vip: {type: bool, gen: boolean, p: 0.3}
       label: {type: string, gen: table_lookup, table: tiers, by: vip, column: label}
       credit: {type: int32, gen: switch, by: vip, cases: {"true": {gen: uniform, low: 1000, high: 2000}}, default: {gen: uniform, low: 0, high: 10}}
+      joined: {type: date, gen: date, start: 2024-11-01, end: 2024-12-31}
+      joined_on: {type: string, gen: calendar_event, time: joined, events: [black_friday]}
 """
     )
     out = tmp_path / "out"
@@ -202,3 +204,6 @@ tables:
     rows = query(f"select vip, label, min(credit), max(credit) from {table(out, 'customers')} group by all order by vip")
     assert [(vip, label) for vip, label, _, _ in rows] == [(False, "standard"), (True, "gold")]
     assert rows[0][3] <= 10 and rows[1][2] >= 1000
+    days = query(f"select distinct joined from {table(out, 'customers')} where joined_on = 'black_friday'")
+    assert days == [(dt.date(2024, 11, 29),)]
+    assert scalar(f"select count(*) from {table(out, 'customers')} where joined = '2024-11-29' and joined_on is null") == 0
