@@ -147,6 +147,7 @@ tables:
         ("table: categories, by", "table: kategories, by", 19, "lookup table 'kategories' is not declared"),
         ("column: nouns}", "column: verbs}", 19, "lookup table 'categories' has no field 'verbs'"),
         ("by: category, column", "by: kategory, column", 19, "table_lookup by 'kategory': no such column"),
+        ("noun: {type: string", "noun: {type: float64", 19, "field 'nouns' holds 'Novel' (row 1), which does not fit a float64 column"),
         ("    rows:\n      - {category: Books, nouns: [Novel, Atlas]}", "    file: missing.csv", 3, "file 'missing.csv' is neither next to the spec"),
         ("    rows:\n      - {category: Books, nouns: [Novel, Atlas]}", "    file: ../secret.csv", 3, "must be a relative path"),
         ("Books: {gen: uniform", "Toys: {gen: uniform", 20, "switch has no case for category = 'Books' and no default"),

@@ -111,7 +111,7 @@ class _Table:
         if column_type == "string":
             self.entries = to_arrow(pa.array([None if item is None else str(item) for item in flat], type=pa.string()), column_type)
         else:
-            self.entries = to_arrow(np.asarray(flat), column_type)
+            self.entries = to_arrow(pa.array(flat), column_type)  # numbers, bools, dates (checked by the spec)
 
 
 def table_lookup(column: TableLookupColumn, rows: Rows, key: int) -> Values:
