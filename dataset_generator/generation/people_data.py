@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import importlib
-import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -193,8 +192,12 @@ class Names:
     ascii: pa.Array  # lower-case [a-z0-9] form for emails, aligned with pool.values
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", anyascii(text).lower()) or "x"
+def _slugs(names: pa.Array) -> pa.Array:
+    """Lower-case [a-z0-9] forms of names: anyascii for the non-ASCII ones only, then one vectorized pass."""
+    texts = names.to_pylist()
+    ascii_form = pa.array([text if text.isascii() else anyascii(text) for text in texts], type=pa.string())
+    slugs = pc.replace_substring_regex(pc.ascii_lower(ascii_form), pattern=r"[^a-z0-9]+", replacement="")
+    return pc.if_else(pc.equal(pc.utf8_length(slugs), 0), pa.scalar("x"), slugs)
 
 
 def _person_provider(locale: str) -> Any:
@@ -220,7 +223,7 @@ def names(locale: str, part: str) -> Names:
     if locale == "ja_JP":
         # (kanji, katakana, romaji): written in kanji, emails from the romanized reading.
         pairs, weights = _names(provider.first_name_pairs if part == "first" else provider.last_name_pairs)
-        return Names(_pool([pair[0] for pair in pairs], weights), pa.array([_slug(pair[2]) for pair in pairs]))
+        return Names(_pool([pair[0] for pair in pairs], weights), _slugs(pa.array([pair[2] for pair in pairs], type=pa.string())))
     if part == "first":
         entries = getattr(provider, "first_names", None)
         if not entries:
@@ -229,8 +232,10 @@ def names(locale: str, part: str) -> Names:
     else:
         entries = provider.last_names
     values, weights = _names(entries)
-    values = [" ".join(str(value).split()) for value in values]
-    return Names(_pool(values, weights), pa.array([_slug(value) for value in values], type=pa.string()))
+    # Runs of whitespace made single (Faker has "Alta  Gracia"), as generation/vocab.py does for its pools.
+    texts = pc.replace_substring_regex(pa.array([str(value) for value in values], type=pa.string()), pattern=r"\s+", replacement=" ")
+    pool = _pool(pc.utf8_trim_whitespace(texts).to_pylist(), weights)
+    return Names(pool, _slugs(pool.values))
 
 
 @cache
