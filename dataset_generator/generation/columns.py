@@ -6,7 +6,20 @@ from collections.abc import Callable
 from typing import Any
 
 from ..schemas.columns import Column
-from . import calendar_events, conditional, derived, keys, numeric, people, series, structure, temporal, text
+from . import (
+    calendar_events,
+    conditional,
+    derived,
+    keys,
+    lifecycle,
+    numeric,
+    people,
+    popularity,
+    series,
+    structure,
+    temporal,
+    text,
+)
 from .convert import Values
 from .rows import Rows
 
@@ -16,6 +29,8 @@ Generator = Callable[[Any, Rows, int], Values]
 GENERATORS: dict[str, Generator] = {
     "sequence": keys.sequence,
     "foreign_key": keys.foreign_key,
+    "popularity": popularity.popularity,
+    "lifecycle": lifecycle.lifecycle,
     "lookup": keys.lookup,
     "parent": keys.parent,
     "children_sum": keys.children_sum,
