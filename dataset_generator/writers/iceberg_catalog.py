@@ -14,8 +14,8 @@ Catalog kinds (`catalog_type`, else the `type` catalog property, else `rest` for
 
 Read by path: after each commit to a table whose location this tool chose (sql and glue), its metadata directory
 gets `v<N>.metadata.json` (a copy of the new current metadata file, N its sequence number) and then
-`version-hint.text` holding N: DuckDB's `iceberg_scan('<location>')` and Hadoop-style catalogs (Spark's
-`HadoopCatalog`) read the table without the catalog. A table without a hint has never been committed.
+`version-hint.text` holding N: DuckDB's `iceberg_scan('<location>')` and Hadoop-style readers by path (Spark's
+`load('<location>')`) read the table without the catalog. A table without a hint has never been committed.
 """
 
 from __future__ import annotations
