@@ -8,6 +8,27 @@ from typing import Any
 
 import click
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: `268435456`, `256MB` (10^6), `256MiB` (2^20), `1.5GB`; case-insensitive."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(number) :]
+        try:
+            if unit not in _UNITS:
+                raise ValueError(unit)
+            return int(float(number) * _UNITS[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size; write bytes or a number with KB, MB, GB, KiB, MiB or GiB", param, ctx)
+
 
 def parse_params(values: Sequence[str], flag: str = "--param") -> dict[str, str]:
     params: dict[str, str] = {}
@@ -75,7 +96,7 @@ TARGET_OPTIONS = [
     click.option("--s3-endpoint-url", default=None, help="S3-compatible endpoint, e.g. http://127.0.0.1:9000."),
     click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1)."),
     click.option("--s3-profile", default=None, help="AWS profile for credentials (default: AWS_PROFILE)."),
-    click.option("--s3-part-size", type=int, default=None, metavar="BYTES", help="Multipart part size (default 16 MiB)."),
+    click.option("--s3-part-size", type=ByteSize(), default=None, help="Multipart part size, e.g. 16MiB (default 16 MiB)."),
 ] + writer_target_options()
 
 
