@@ -40,7 +40,7 @@ from .output import Progress, human_bytes, print_summary
     type=click.Choice(["thread", "process"]),
     default="thread",
     show_default=True,
-    help="Local workers as threads of one process (faster and leaner on few cores) or processes.",
+    help="Workers of this machine (the local engine, or a Dask LocalCluster) as threads of one process (faster and leaner on few cores) or processes.",
 )
 @click.option("--tables", default=None, help="Comma-separated subset of tables.")
 @click.option("--chunk-rows", type=int, default=None, help="Rows generated per batch (memory knob; output is identical).")
