@@ -109,6 +109,15 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
     found.append(Case("start: dataset-generator --help", "start", 1, cli("--help")))
     found.append(Case("start: transactions 1,000 rows", "start", 1_000,
                       cli("generate", "transactions", "-o", out, "--param", "rows=1000", "-q")))  # fmt: skip
+    # S3 uploads (issue 17.6): one run's parts one at a time vs 4 in flight per file, against a local moto server.
+    tx_s3 = rows(5_000_000)
+    for inflight in (1, 4):
+        found.append(
+            Case(f"transactions {tx_s3 / 1e6:g}M to S3 (moto), {inflight} part{'s' if inflight > 1 else ''} in flight", "s3", tx_s3,
+                 cli("generate", "transactions", "-o", f"s3://bench/tx-{inflight}", "--param", f"rows={tx_s3}", "--compression",
+                     "zstd", "--file-rows-target", 2_000_000, "--workers", workers, "--s3-endpoint-url", S3_ENDPOINT,
+                     "--s3-key", "bench", "--s3-secret", "bench", "--s3-part-size", "8MiB", "--s3-inflight-parts", inflight, "-q"))
+        )  # fmt: skip
     # Every built-in dataset at scale 1, same settings (issue 17.2: each >= 0.45x transactions' rows/s, same run).
     for dataset in ("transactions", "ecommerce", "market", "sensors", "weather"):
         found.append(
@@ -158,7 +167,40 @@ def running_cluster(workers: int) -> Iterator[str]:
             process.wait(timeout=30)
 
 
+S3_ENDPOINT = "{s3-endpoint}"  # replaced by the endpoint of a moto server started for the case
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1 with the bucket `bench`."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        import botocore.session
+
+        client = botocore.session.get_session().create_client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
+        )
+        for _ in range(100):
+            try:
+                client.create_bucket(Bucket="bench")
+                break
+            except Exception:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def run(case: Case, out: Path) -> Result:
+    if S3_ENDPOINT in case.command:
+        with s3_server() as endpoint:
+            return run(Case(case.name, case.group, case.rows, [endpoint if part == S3_ENDPOINT else part for part in case.command]), out)
     if CLUSTER_ADDRESS in case.command:
         with running_cluster(int(os.environ.get("BENCH_WORKERS", "2"))) as address:
             return run(Case(case.name, case.group, case.rows, [address if part == CLUSTER_ADDRESS else part for part in case.command]), out)
@@ -220,7 +262,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="dataset-generator benchmarks")
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask", "datasets", "start"], default=None)
+    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask", "datasets", "start", "s3"], default=None)
     parser.add_argument(
         "--scratch", default=None, help="Directory for outputs (default: a temporary directory)."
     )
@@ -281,6 +323,9 @@ def _print_ratios(results: list[Result]) -> None:
             # Cost per row (start-up included) must not grow with size: linear cost, no hidden O(n log n).
             print(f"seconds per row at {labels[1]} vs {labels[0]}: {small / large:.2f}x (target <= 1.10x)")
     _print_dataset_ratios(results)
+    serial, concurrent = rate("to S3", "1 part in flight"), rate("to S3", "4 parts in flight")
+    if serial and concurrent:
+        print(f"S3 uploads, 4 parts in flight vs 1: {concurrent / serial:.2f}x rows/s")
     local = rate("parquet zstd, local")
     for label, target in (("LocalCluster", "0.7"), ("running cluster", "0.9")):
         for result in results:

@@ -97,6 +97,7 @@ TARGET_OPTIONS = [
     click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1)."),
     click.option("--s3-profile", default=None, help="AWS profile for credentials (default: AWS_PROFILE)."),
     click.option("--s3-part-size", type=ByteSize(), default=None, help="Multipart part size, e.g. 16MiB (default 16 MiB)."),
+    click.option("--s3-inflight-parts", type=int, default=None, help="Parts of one file uploaded at once (default 4)."),
 ] + writer_target_options()
 
 
@@ -114,11 +115,12 @@ def writer_from_flags(format_name: str, output: str, options: Any, target: dict[
         "region": target.pop("s3_region"),
         "profile": target.pop("s3_profile"),
     }
-    part_size = target.pop("s3_part_size")
+    tuning = {"multipart_chunk_bytes": target.pop("s3_part_size"), "max_inflight_parts": target.pop("s3_inflight_parts")}
     given = {name: value for name, value in s3_fields.items() if value is not None}
+    given.update({name: value for name, value in tuning.items() if value is not None})
     s3 = None
-    if given or part_size is not None or is_s3_uri(output):
-        s3 = S3Config(**given, **({"multipart_chunk_bytes": part_size} if part_size is not None else {}))
+    if given or is_s3_uri(output):
+        s3 = S3Config(**given)
     flags = {flag.field: flag for flag, _formats in target_flag_index().values()}
     values = {name[len(TARGET_PREFIX) :]: value for name, value in target.items() if value not in (None, (), False)}
     taken = {flag.field for flag in target_flags(get_target_spec(format_name))} if values else set()
