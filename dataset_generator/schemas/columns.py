@@ -18,6 +18,7 @@ from .numeric import (
     UniformColumn,
     ZipfColumn,
 )
+from .processes import Ar1Column, MarkovColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
@@ -52,6 +53,8 @@ Column = Annotated[
     | RandomWalkColumn
     | BrownianBridgeColumn
     | WalkNextColumn
-    | CycleColumn,
+    | CycleColumn
+    | Ar1Column
+    | MarkovColumn,
     Field(discriminator="gen"),
 ]
