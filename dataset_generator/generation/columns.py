@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..schemas.columns import Column
-from . import derived, keys, numeric, processes, series, structure, temporal, text
+from . import derived, keys, numeric, places, processes, series, structure, temporal, text
 from .convert import Values
 from .rows import Rows
 
@@ -45,6 +45,7 @@ GENERATORS: dict[str, Generator] = {
     "cycle": series.cycle,
     "ar1": processes.ar1,
     "markov": processes.markov,
+    "place": places.place,
 }
 
 

@@ -18,6 +18,7 @@ from .numeric import (
     UniformColumn,
     ZipfColumn,
 )
+from .places import PlaceColumn
 from .processes import Ar1Column, MarkovColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
@@ -55,6 +56,7 @@ Column = Annotated[
     | WalkNextColumn
     | CycleColumn
     | Ar1Column
-    | MarkovColumn,
+    | MarkovColumn
+    | PlaceColumn,
     Field(discriminator="gen"),
 ]
