@@ -19,6 +19,7 @@ from ..schemas.structure import (
 from . import random as rnd
 from .convert import Values, to_numpy
 from .layout import TimeLayout
+from .links import parent_rows, share_parents, spread
 from .rows import Rows
 from .temporal import MICROS_PER_DAY
 
@@ -57,7 +58,8 @@ def child_time(column: ChildTimeColumn, rows: Rows, key: int) -> Values:
     assert rows.spec.parent is not None
     parent_table = rows.spec.parent.table
     parent_column = runtime.spec.tables[parent_table].columns[column.start]
-    start = to_numpy(runtime.rows(parent_table, rows.parent_index).get(column.start)).astype(np.int64)
+    parents, owner = parent_rows(rows)
+    start = to_numpy(spread(parents.get(column.start), owner)).astype(np.int64)
     if parent_column.type == "date":
         start = start * MICROS_PER_DAY
     pos = child_positions(rows)
@@ -122,7 +124,10 @@ def _children_rows(rows: Rows, table: str) -> tuple[np.ndarray, Rows]:
     cache: dict[str, tuple[np.ndarray, Rows]] = rows.memo.setdefault("children_rows", {})
     if table not in cache:
         child_index, parent_index, counts = rows.runtime.children(table, rows.index)
-        cache[table] = (counts, rows.runtime.rows(table, child_index, parent_index))
+        children = rows.runtime.rows(table, child_index, parent_index)
+        # The children's parents are these rows: their values are read, not computed again.
+        share_parents(children, rows, np.repeat(np.arange(len(rows)), counts))
+        cache[table] = (counts, children)
     return cache[table]
 
 

@@ -1,0 +1,58 @@
+"""The rows a batch refers to (its children's parents, the targets of a foreign key), computed once.
+
+Many columns of one batch read the same referenced rows: every `parent` and `lookup` column, the parent's
+start of a child's time, the parent's ends of a Brownian bridge. Each distinct referenced row is generated
+once per batch, in one shared row set, and spread back to the referring rows; the values are the same
+as computing each referring row's target on its own (every value is a pure function of its row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from .convert import Values
+from .rows import Rows
+
+PARENT = "parent"
+
+
+def distinct(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, position of each value among them); O(n) when `wanted` is already sorted,
+    as children's parents and cycling keys are."""
+    steps = np.diff(wanted)
+    if len(wanted) and (steps >= 0).all():
+        starts = np.r_[True, steps != 0]
+        return wanted[starts], np.cumsum(starts) - 1
+    return np.unique(wanted, return_inverse=True)
+
+
+def referenced_rows(rows: Rows, name: str, table: str, index: Callable[[], np.ndarray]) -> tuple[Rows, np.ndarray]:
+    """The distinct rows of `table` that these rows refer to through the link `name`, shared by every
+    column of this batch that follows the same link, and where each of these rows points among them."""
+    cache: dict[str, tuple[Rows, np.ndarray]] = rows.memo.setdefault("referenced_rows", {})
+    if name not in cache:
+        unique, inverse = distinct(index())
+        cache[name] = (rows.runtime.rows(table, unique), inverse)
+    return cache[name]
+
+
+def parent_rows(rows: Rows) -> tuple[Rows, np.ndarray]:
+    """The distinct parents of these child rows, and each row's parent among them."""
+    assert rows.spec.parent is not None
+    return referenced_rows(rows, PARENT, rows.spec.parent.table, lambda: rows.parent_index)
+
+
+def share_parents(children: Rows, parents: Rows, owner: np.ndarray) -> None:
+    """Tell child rows that their parents are the rows `parents` (child i belongs to parents row owner[i]),
+    so that they read the parents' values already computed instead of computing them again."""
+    children.memo.setdefault("referenced_rows", {})[PARENT] = (parents, owner)
+
+
+def spread(values: Values, inverse: np.ndarray) -> Values:
+    """values[inverse], for numpy or Arrow values."""
+    if isinstance(values, np.ndarray):
+        return values[inverse]
+    return values.take(pa.array(inverse))
