@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 from importlib import resources
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from ..schemas.places import PlaceColumn
 from . import random as rnd
 from .convert import Values
 from .rows import Rows
 
+_FIELDS = ("name", "country", "lat", "lon", "timezone", "population", "climate")
 _NUMERIC = ("lat", "lon", "population")
 
 
 @functools.lru_cache(maxsize=1)
 def gazetteer() -> dict[str, pa.Array | np.ndarray]:
-    """The places of data/places.csv, one array per field."""
-    text = resources.files("dataset_generator.schemas.datasets").joinpath("data", "places.csv").read_text("utf-8")
-    records = list(csv.reader(io.StringIO(text)))
-    header, body = records[0], records[1:]
-    fields: dict[str, pa.Array | np.ndarray] = {}
-    for position, name in enumerate(header):
-        values = [record[position] for record in body]
-        fields[name] = np.array(values, dtype=np.float64) if name in _NUMERIC else pa.array(values, pa.string())
-    return fields
+    """The places of data/places.csv, one array per field (numbers as numpy, text as Arrow)."""
+    data = resources.files("dataset_generator.schemas.datasets").joinpath("data", "places.csv").read_bytes()
+    table = pacsv.read_csv(
+        pa.py_buffer(data),
+        convert_options=pacsv.ConvertOptions(column_types={name: pa.float64() if name in _NUMERIC else pa.string() for name in _FIELDS}),
+    )
+    return {
+        name: table.column(name).to_numpy() if name in _NUMERIC else table.column(name).combine_chunks()
+        for name in _FIELDS
+    }
 
 
 def place(column: PlaceColumn, rows: Rows, key: int) -> Values:

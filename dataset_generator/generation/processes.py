@@ -42,8 +42,8 @@ def _parameter(value: float | str, rows: Rows) -> np.ndarray | float:
 
 def _times(column: ProcessBase, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(group, step, fraction of the step elapsed) of every row."""
-    group = to_numpy(rows.get(column.group)).astype(np.int64)
-    raw = to_numpy(rows.get(column.time)).astype(np.int64)
+    group = np.asarray(to_numpy(rows.get(column.group)), dtype=np.int64)
+    raw = np.asarray(to_numpy(rows.get(column.time)), dtype=np.int64)
     if rows.spec.columns[column.time].type == "date":
         raw = raw * MICROS_PER_DAY
     step_micros = column.step_seconds * 1_000_000
@@ -82,9 +82,17 @@ def ar1_width(correlation: float) -> int:
     return max(1, min(_MAX_WIDTH, math.ceil(math.log(_AR_TOLERANCE) / (2.0 * math.log(correlation)))))
 
 
+def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(keys, return_inverse=True), faster on rows in time order: runs of one key (the hours of
+    a station-day) are collapsed before sorting."""
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    unique, run_inverse = np.unique(keys[starts], return_inverse=True)
+    return unique, np.repeat(run_inverse, np.diff(np.r_[starts, len(keys)]))
+
+
 def _ar1_at(correlation: float, key: int, keys: np.ndarray) -> np.ndarray:
     """Unit-variance AR(1) values at the given (group << 32 | step) keys (any order, repeats allowed)."""
-    unique, inverse = np.unique(keys, return_inverse=True)
+    unique, inverse = _distinct(keys)
     width = ar1_width(correlation)
     shocks, last = _lookback(rnd.standard_normal, key, unique, width)
     total = np.zeros(len(unique))
@@ -98,17 +106,88 @@ def _keys(group: np.ndarray, step: np.ndarray) -> np.ndarray:
     return (group << _GROUP_SHIFT) + (step & _STEP_MASK)
 
 
+def _group_ranges(group: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct groups, lowest step of each, highest step of each, each row's group among them); rows of
+    one group come in runs (the hours of a station-day), collapsed before sorting."""
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    groups, run_group = np.unique(group[starts], return_inverse=True)
+    low = np.full(len(groups), np.iinfo(np.int64).max)
+    high = np.full(len(groups), np.iinfo(np.int64).min)
+    np.minimum.at(low, run_group, np.minimum.reduceat(step, starts))
+    np.maximum.at(high, run_group, np.maximum.reduceat(step, starts))
+    return groups, low, high, np.repeat(run_group, np.diff(np.r_[starts, len(group)]))
+
+
+Ranges = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _ar1_grid(correlation: float, key: int, ranges: Ranges, step: np.ndarray, extra: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Unit-variance AR(1) values over every step each group's rows span (plus `extra` steps after), and
+    where each row's step sits: z[position + j] is the value at (group, step + j), j <= extra. The same
+    values as `_ar1_at` (same shocks, same order of additions); None when the rows are too sparse in time
+    for a dense grid to pay off."""
+    groups, low, high, row_group = ranges
+    knots = high + extra - low + 1
+    count = int(knots.sum())
+    if count > 2 * len(step) + 4096:
+        return None
+    width = ar1_width(correlation)
+    lengths = knots + (width - 1)
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+    within = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(offsets, lengths)
+    shocks = rnd.standard_normal(key, np.repeat(_keys(groups, low) - (width - 1), lengths) + within)
+    knot_offsets = np.r_[0, np.cumsum(knots)[:-1]]
+    # The newest shock of each knot: knot k of a group sits width - 1 + k into the group's shocks.
+    last = np.repeat(offsets + (width - 1) - knot_offsets, knots) + np.arange(count, dtype=np.int64)
+    total = np.zeros(count)
+    for lag in range(width - 1, -1, -1):  # oldest first: the order of additions of _ar1_at
+        total += correlation**lag * shocks[last - lag]
+    scale = math.sqrt((1.0 - correlation**2) / (1.0 - correlation ** (2 * width))) if width > 1 else 1.0
+    return total * scale, knot_offsets[row_group] + (step - low[row_group])
+
+
+def _ar1_values(correlation: float, key: int, rows: Rows, column: Ar1Column, extra: int) -> list[np.ndarray]:
+    """The AR(1) values at (group, step + j) for j = 0..extra of every row."""
+    group, step, _, ranges = _steps(column, rows)
+    grid = _ar1_grid(correlation, key, ranges, step, extra)
+    if grid is not None:
+        z, position = grid
+        return [z[position + j] for j in range(extra + 1)]
+    return [_ar1_at(correlation, key, _keys(group, step + j)) for j in range(extra + 1)]
+
+
+def _steps(column: Ar1Column, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, Ranges]:
+    """_times and _group_ranges of the rows, shared by the batch's processes on the same group and steps."""
+    cache: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray, np.ndarray, Ranges]]
+    cache = rows.memo.setdefault("process_steps", {})
+    name = (column.group, column.time, column.step_seconds)
+    if name not in cache:
+        group, step, fraction = _times(column, rows)
+        cache[name] = (group, step, fraction, _group_ranges(group, step))
+    return cache[name]
+
+
+def _weights(column: Ar1Column, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+    """Interpolation weight of the step before (1 at it, 0 at the next, flat at both) and the divisor that
+    keeps the variance 1, shared like _steps."""
+    cache: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray]] = rows.memo.setdefault("process_weights", {})
+    name = (column.group, column.time, column.step_seconds)
+    if name not in cache:
+        fraction = _steps(column, rows)[2]
+        weight = 0.5 * (1.0 + np.cos(np.pi * fraction))
+        cache[name] = (weight, np.sqrt(weight**2 + (1.0 - weight) ** 2))
+    return cache[name]
+
+
 def ar1(column: Ar1Column, rows: Rows, key: int) -> Values:
     if len(rows) == 0:
         return np.zeros(0)
-    group, step, fraction = _times(column, rows)
     if column.smooth:
-        both = _ar1_at(column.correlation, key, np.concatenate([_keys(group, step), _keys(group, step + 1)]))
-        before, after = both[: len(step)], both[len(step) :]
-        weight = 0.5 * (1.0 + np.cos(np.pi * fraction))  # 1 at the step, 0 at the next, flat at both
-        z = (weight * before + (1.0 - weight) * after) / np.sqrt(weight**2 + (1.0 - weight) ** 2)
+        before, after = _ar1_values(column.correlation, key, rows, column, 1)
+        weight, norm = _weights(column, rows)
+        z = (weight * before + (1.0 - weight) * after) / norm
     else:
-        z = _ar1_at(column.correlation, key, _keys(group, step))
+        (z,) = _ar1_values(column.correlation, key, rows, column, 0)
     values = _parameter(column.mean, rows) + _parameter(column.std, rows) * z
     return values if column.round is None else np.round(values, column.round)
 
@@ -117,7 +196,7 @@ def markov(column: MarkovColumn, rows: Rows, key: int) -> Values:
     if len(rows) == 0:
         return np.zeros(0, dtype=bool)
     group, step, _ = _times(column, rows)
-    unique, inverse = np.unique(_keys(group, step), return_inverse=True)
+    unique, inverse = _distinct(_keys(group, step))
     memory = column.memory
     draws, last = _lookback(rnd.uniform, key, unique, memory + 1)
     last = last[inverse]
