@@ -8,7 +8,9 @@ as computing each referring row's target on its own (every value is a pure funct
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -47,8 +49,10 @@ def parent_rows(rows: Rows) -> tuple[Rows, np.ndarray]:
 
 def share_parents(children: Rows, parents: Rows, owner: np.ndarray) -> None:
     """Tell child rows that their parents are the rows `parents` (child i belongs to parents row owner[i]),
-    so that they read the parents' values already computed instead of computing them again."""
-    children.memo.setdefault("referenced_rows", {})[PARENT] = (parents, owner)
+    so that they read the parents' values already computed instead of computing them again. The parents
+    keep their children (in their own memo), so the children hold them weakly: no reference cycle, freed
+    as soon as the batch is done."""
+    children.memo.setdefault("referenced_rows", {})[PARENT] = (cast(Rows, weakref.proxy(parents)), owner)
 
 
 def spread(values: Values, inverse: np.ndarray) -> Values:

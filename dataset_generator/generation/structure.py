@@ -46,7 +46,11 @@ def day_start(column: DayStartColumn, rows: Rows, key: int) -> Values:
 
 def child_positions(rows: Rows) -> np.ndarray:
     """0-based position of each row among its parent's children (siblings are contiguous)."""
-    return rows.index - rows.runtime.first_child(rows.table, rows.parent_index)
+    if "child_positions" not in rows.memo:
+        parents, owner = parent_rows(rows)
+        rows.memo["child_positions"] = rows.index - rows.runtime.first_child(rows.table, parents.index)[owner]
+    positions: np.ndarray = rows.memo["child_positions"]
+    return positions
 
 
 def position(column: PositionColumn, rows: Rows, key: int) -> Values:
