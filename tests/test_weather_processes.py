@@ -73,3 +73,21 @@ def test_processes_do_not_depend_on_workers_or_chunks(spec: Path, tmp_path: Path
     for table in ("days", "hours"):
         assert query(ordered.format(parquet_glob(one, table))) == query(ordered.format(parquet_glob(other, table)))
     assert file_digests(one) == file_digests(_run(spec, tmp_path / "c", "--workers", "2"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("correlation: 0.7, std: 3", "correlation: 1.5, std: 3"), "less than or equal to 0.995"),
+        (("group: station, time: date, correlation", "group: nope, time: date, correlation"), "ar1 group column 'nope' does not exist"),
+        (("p_stay: 0.6}", "p_stay: 1.6}"), "p_stay must be a probability"),
+        (("time: ts, step_seconds", "time: station, step_seconds"), "must be a timestamp or date"),
+        (("{type: int64, gen: sequence, start: 1}", "{type: string, gen: place, field: lat}"), "place field 'lat' is written as float64"),
+    ],
+)
+def test_misuse_is_a_located_one_line_error(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    assert change[0] in SPEC
+    path = tmp_path / "bad.yaml"
+    path.write_text(SPEC.replace(change[0], change[1], 1))
+    result = run_cli("validate-schema", path)
+    assert result.exit_code != 0 and message in result.output and len(result.output.strip().splitlines()) == 1, result.output
