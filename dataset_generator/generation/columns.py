@@ -6,7 +6,20 @@ from collections.abc import Callable
 from typing import Any
 
 from ..schemas.columns import Column
-from . import derived, keys, numeric, places, processes, series, structure, temporal, text
+from . import (
+    calendar_events,
+    conditional,
+    derived,
+    keys,
+    numeric,
+    people,
+    places,
+    processes,
+    series,
+    structure,
+    temporal,
+    text,
+)
 from .convert import Values
 from .rows import Rows
 
@@ -30,6 +43,8 @@ GENERATORS: dict[str, Generator] = {
     "date": temporal.date,
     "timestamp": temporal.timestamp,
     "event_time": temporal.event_time,
+    "country": people.country,
+    "person": people.person,
     "uuid": text.uuid,
     "faker": text.faker,
     "template": text.template,
@@ -43,6 +58,9 @@ GENERATORS: dict[str, Generator] = {
     "brownian_bridge": series.brownian_bridge,
     "walk_next": series.walk_next,
     "cycle": series.cycle,
+    "table_lookup": conditional.table_lookup,
+    "switch": lambda column, rows, key: conditional.switch(column, rows, key, generate_column),
+    "calendar_event": calendar_events.calendar_event,
     "ar1": processes.ar1,
     "markov": processes.markov,
     "place": places.place,

@@ -6,6 +6,9 @@ from typing import Annotated
 
 from pydantic import Field
 
+from .base import ColumnBase
+from .calendar import CalendarEventColumn
+from .conditional import SwitchBase, TableLookupColumn
 from .derived import ExprColumn
 from .keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from .numeric import (
@@ -18,12 +21,28 @@ from .numeric import (
     UniformColumn,
     ZipfColumn,
 )
+from .people import CountryColumn, PersonColumn
 from .places import PlaceColumn
 from .processes import Ar1Column, MarkovColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
 from .text import FakerColumn, TemplateColumn, UuidColumn
+
+
+class SwitchColumn(SwitchBase):
+    """A column whose generator depends on the value of the `by` column: `cases` maps each value (as text) to
+    a column spec without `type` (it takes the switch's), `default` covers the other values."""
+
+    cases: dict[str, Column] = Field(min_length=1)
+    default: Column | None = None
+
+    def branches(self) -> dict[str, ColumnBase]:
+        found: dict[str, ColumnBase] = dict(self.cases)
+        if self.default is not None:
+            found[""] = self.default
+        return found
+
 
 Column = Annotated[
     SequenceColumn
@@ -55,8 +74,16 @@ Column = Annotated[
     | BrownianBridgeColumn
     | WalkNextColumn
     | CycleColumn
+    | TableLookupColumn
+    | SwitchColumn
+    | CalendarEventColumn
+    | CountryColumn
+    | PersonColumn
     | Ar1Column
     | MarkovColumn
     | PlaceColumn,
     Field(discriminator="gen"),
 ]
+
+
+SwitchColumn.model_rebuild()
