@@ -41,15 +41,14 @@ def _parameter(value: float | str, rows: Rows) -> np.ndarray | float:
 
 
 def _times(column: ProcessBase, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(group, step, fraction of the step elapsed) of every row."""
+    """(group, step, microseconds into the step) of every row."""
     group = np.asarray(to_numpy(rows.get(column.group)), dtype=np.int64)
     raw = np.asarray(to_numpy(rows.get(column.time)), dtype=np.int64)
     if rows.spec.columns[column.time].type == "date":
         raw = raw * MICROS_PER_DAY
     step_micros = column.step_seconds * 1_000_000
     step = raw // step_micros
-    fraction = (raw - step * step_micros) / step_micros
-    return group, step, fraction
+    return group, step, raw - step * step_micros
 
 
 def _lookback(draw: Draw, key: int, keys: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,8 +161,8 @@ def _steps(column: Ar1Column, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.nd
     cache = rows.memo.setdefault("process_steps", {})
     name = (column.group, column.time, column.step_seconds)
     if name not in cache:
-        group, step, fraction = _times(column, rows)
-        cache[name] = (group, step, fraction, _group_ranges(group, step))
+        group, step, offset = _times(column, rows)
+        cache[name] = (group, step, offset, _group_ranges(group, step))
     return cache[name]
 
 
@@ -173,11 +172,34 @@ def _weights(column: Ar1Column, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.
     cache: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = rows.memo.setdefault("process_weights", {})
     name = (column.group, column.time, column.step_seconds)
     if name not in cache:
-        fraction = _steps(column, rows)[2]
-        weight = 0.5 * (1.0 + np.cos(np.pi * fraction))
-        rest = 1.0 - weight
-        cache[name] = (weight, rest, np.sqrt(weight**2 + rest**2))
+        cache[name] = _weights_of(column, rows)
     return cache[name]
+
+
+# Steps up to this many seconds long keep a table of the weights at each whole second of the step.
+_TABLE_SECONDS = 1 << 18
+
+
+def _weights_of(column: Ar1Column, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    offset = _steps(column, rows)[2]
+    step_micros = column.step_seconds * 1_000_000
+    if column.step_seconds <= _TABLE_SECONDS:
+        seconds = offset // 1_000_000
+        if bool((seconds * 1_000_000 == offset).all()):
+            # Times on whole seconds (hourly rows): look the weights up. k / s and (k * 10^6) / (s * 10^6) are
+            # the same correctly rounded quotient, so the table holds exactly the values computed per row.
+            cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = rows.runtime.memo.setdefault("process_weight_tables", {})
+            if column.step_seconds not in cache:
+                cache[column.step_seconds] = _weights_at(np.arange(column.step_seconds) / column.step_seconds)
+            weight, rest, norm = cache[column.step_seconds]
+            return weight[seconds], rest[seconds], norm[seconds]
+    return _weights_at(offset / step_micros)
+
+
+def _weights_at(fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    weight = 0.5 * (1.0 + np.cos(np.pi * fraction))
+    rest = 1.0 - weight
+    return weight, rest, np.sqrt(weight**2 + rest**2)
 
 
 def ar1(column: Ar1Column, rows: Rows, key: int) -> Values:
