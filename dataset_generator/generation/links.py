@@ -16,7 +16,8 @@ import numpy as np
 import pyarrow as pa
 
 from .convert import Values
-from .rows import Rows
+from .layout import PlainLayout
+from .rows import Rows, Runtime
 
 PARENT = "parent"
 
@@ -36,9 +37,35 @@ def referenced_rows(rows: Rows, name: str, table: str, index: Callable[[], np.nd
     column of this batch that follows the same link, and where each of these rows points among them."""
     cache: dict[str, tuple[Rows, np.ndarray]] = rows.memo.setdefault("referenced_rows", {})
     if name not in cache:
-        unique, inverse = distinct(index())
-        cache[name] = (rows.runtime.rows(table, unique), inverse)
+        whole = whole_table(rows.runtime, table)
+        if whole is not None:
+            cache[name] = (whole, index())
+        else:
+            unique, inverse = distinct(index())
+            cache[name] = (rows.runtime.rows(table, unique), inverse)
     return cache[name]
+
+
+# A dimension table up to this many rows is generated whole, once per process, for the tables that refer to it.
+WHOLE_TABLE_ROWS = 65_536
+WHOLE_TABLES = "whole_tables"
+_PER_ROW_OF_OTHERS = ("children_agg", "children_sum")
+
+
+def whole_table(runtime: Runtime, table: str) -> Rows | None:
+    """All rows of `table` as one row set kept for the process (columns computed on first use), when it is
+    a small dimension table: not time-driven, no parent, no aggregate over children (which would generate
+    every child). Every batch that refers to it then reads its values instead of computing them again."""
+    tables: dict[str, Rows | None] = runtime.memo.setdefault(WHOLE_TABLES, {})
+    if table not in tables:
+        spec = runtime.spec.tables[table]
+        layout = runtime.layouts[table]
+        small = isinstance(layout, PlainLayout) and layout.rows <= WHOLE_TABLE_ROWS and spec.parent is None
+        if small and not any(column.gen in _PER_ROW_OF_OTHERS for column in spec.columns.values()):
+            tables[table] = runtime.rows(table, np.arange(layout.rows, dtype=np.int64))
+        else:
+            tables[table] = None
+    return tables[table]
 
 
 def parent_rows(rows: Rows) -> tuple[Rows, np.ndarray]:
