@@ -91,3 +91,20 @@ def test_misuse_is_a_located_one_line_error(tmp_path: Path, change: tuple[str, s
     path.write_text(SPEC.replace(change[0], change[1], 1))
     result = run_cli("validate-schema", path)
     assert result.exit_code != 0 and message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_place_names_stay_unique_past_the_gazetteer(tmp_path: Path) -> None:
+    path = tmp_path / "places.yaml"
+    path.write_text(
+        "name: places\ntables:\n  p:\n    rows: 40000\n    columns:\n"
+        "      id: {type: int64, gen: sequence, start: 1}\n"
+        "      name: {type: string, gen: place, field: name}\n"
+        "      tz: {type: string, gen: place, field: timezone}\n"
+        "      lat: {type: float64, gen: place, field: lat}\n"
+    )
+    out = _run(path, tmp_path / "o", "--file-rows-target", "9999")
+    glob = parquet_glob(out, "p")
+    ((rows, names, zones, places),) = query(
+        f"SELECT count(*), count(DISTINCT name), count(DISTINCT tz), count(DISTINCT (lat, tz)) FROM read_parquet('{glob}')"
+    )
+    assert rows == names == 40000 and zones > 300 and places > 30000

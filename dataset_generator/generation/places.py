@@ -49,5 +49,7 @@ def place(column: PlaceColumn, rows: Rows, key: int) -> Values:
     rounds = index // count
     if not bool((rounds > 0).any()):
         return taken
-    suffix = pc.if_else(pa.array(rounds > 0), pc.binary_join_element_wise(" ", pa.array((rounds + 1).astype(str)), ""), "")
+    # " (2)", " (3)", ...: no gazetteer name ends like that, so the names stay unique.
+    numbers = pa.array((rounds + 1).astype(str))
+    suffix = pc.if_else(pa.array(rounds > 0), pc.binary_join_element_wise(" (", numbers, ")", ""), "")
     return pc.binary_join_element_wise(taken, suffix, "")

@@ -25,7 +25,7 @@ class PlaceColumn(ColumnBase):
     cities above 15,000 people, one per distinct name; see its README). Every `place` column of a table
     reads the same place for a row: rows take a seed-dependent permutation of the gazetteer, so the first
     32,148 rows are distinct places with distinct names; later rows reuse the places, their names suffixed
-    " 2", " 3", ... (names stay unique). Fields: name, country (ISO 3166 alpha-2), lat, lon, timezone (IANA),
+    " (2)", " (3)", ... (names stay unique). Fields: name, country (ISO 3166 alpha-2), lat, lon, timezone (IANA),
     population, climate (tropical, arid, temperate, continental or polar: a coarse rule on coordinates)."""
 
     gen: Literal["place"]
