@@ -48,6 +48,20 @@ def test_switch_draws_each_category_from_its_case(shop: Path) -> None:
     assert low >= 1 and high <= 15  # the default: uniform 1..15
 
 
+def test_switch_gives_values_and_weights_per_category(shop: Path) -> None:
+    shares = {
+        (category, value): share
+        for category, value, share in query(
+            f"select category, format, n / sum(n) over (partition by category) from "
+            f"(select category, format, count(*) n from {table(shop, 'products')} group by all)"
+        )
+    }
+    assert {category for category, _ in shares} == {"Books", "Electronics", "Grocery"}
+    assert {value for category, value in shares if category == "Books"} == {"paperback", "hardcover", "ebook"}
+    assert {value for category, value in shares if category == "Grocery"} == {"single", "multipack"}
+    assert 0.5 < shares[("Books", "paperback")] < 0.7 and shares[("Electronics", "boxed")] > 0.8
+
+
 def test_calendar_event_names_the_day(shop: Path) -> None:
     rows = dict(query(f"select event, min(cast(ordered_at as date)) from {table(shop, 'orders')} where event is not null group by 1"))
     assert rows == {"black_friday": dt.date(2024, 11, 29), "cyber_monday": dt.date(2024, 12, 2), "christmas_day": dt.date(2024, 12, 25)}
@@ -147,6 +161,7 @@ tables:
         ("table: categories, by", "table: kategories, by", 19, "lookup table 'kategories' is not declared"),
         ("column: nouns}", "column: verbs}", 19, "lookup table 'categories' has no field 'verbs'"),
         ("by: category, column", "by: kategory, column", 19, "table_lookup by 'kategory': no such column"),
+        ("noun: {type: string", "noun: {type: float64", 19, "field 'nouns' holds 'Novel' (row 1), which does not fit a float64 column"),
         ("    rows:\n      - {category: Books, nouns: [Novel, Atlas]}", "    file: missing.csv", 3, "file 'missing.csv' is neither next to the spec"),
         ("    rows:\n      - {category: Books, nouns: [Novel, Atlas]}", "    file: ../secret.csv", 3, "must be a relative path"),
         ("Books: {gen: uniform", "Toys: {gen: uniform", 20, "switch has no case for category = 'Books' and no default"),
@@ -194,6 +209,8 @@ tables:
       vip: {type: bool, gen: boolean, p: 0.3}
       label: {type: string, gen: table_lookup, table: tiers, by: vip, column: label}
       credit: {type: int32, gen: switch, by: vip, cases: {"true": {gen: uniform, low: 1000, high: 2000}}, default: {gen: uniform, low: 0, high: 10}}
+      joined: {type: date, gen: date, start: 2024-11-01, end: 2024-12-31}
+      joined_on: {type: string, gen: calendar_event, time: joined, events: [black_friday]}
 """
     )
     out = tmp_path / "out"
@@ -202,3 +219,6 @@ tables:
     rows = query(f"select vip, label, min(credit), max(credit) from {table(out, 'customers')} group by all order by vip")
     assert [(vip, label) for vip, label, _, _ in rows] == [(False, "standard"), (True, "gold")]
     assert rows[0][3] <= 10 and rows[1][2] >= 1000
+    days = query(f"select distinct joined from {table(out, 'customers')} where joined_on = 'black_friday'")
+    assert days == [(dt.date(2024, 11, 29),)]
+    assert scalar(f"select count(*) from {table(out, 'customers')} where joined = '2024-11-29' and joined_on is null") == 0

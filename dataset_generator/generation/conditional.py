@@ -12,8 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schemas.base import ColumnBase
+from ..schemas.base import INTEGER_TYPES, Bounded, ColumnBase
 from ..schemas.conditional import LookupTableSpec, SwitchBase, TableLookupColumn, condition_text
+from ..schemas.numeric import LogNormalColumn, NormalColumn
 from . import random as rnd
 from .convert import Values, numpy_type, to_arrow, to_numpy, to_strings
 from .rows import Rows
@@ -48,6 +49,9 @@ def switch(column: SwitchBase, rows: Rows, key: int, generate: Generate) -> Valu
         raise ValueError(
             f"{rows.table}.{column.by} = {value!r} has no case in switch column and no default; add a case or default:"
         )
+    same = _same_distribution(column, [branches[label] for label in labels], fallback, codes, rows, key)
+    if same is not None:
+        return same
     groups: list[tuple[np.ndarray, ColumnBase]] = []
     for code, branch in [*enumerate(branches[label] for label in labels), (-1, fallback)]:
         where = np.flatnonzero(codes == code) if code >= 0 else np.flatnonzero(codes < 0)
@@ -66,6 +70,32 @@ def switch(column: SwitchBase, rows: Rows, key: int, generate: Generate) -> Valu
     return result
 
 
+def _same_distribution(
+    column: SwitchBase, cases: list[ColumnBase], fallback: ColumnBase | None, codes: np.ndarray, rows: Rows, key: int
+) -> np.ndarray | None:
+    """Every case a normal (or every case a lognormal) rounded alike: one draw for all rows with each row's
+    parameters, the very values the cases would give one by one (each row's draw depends on its index only)."""
+    ordered = [*cases, fallback if fallback is not None else cases[0]]  # code -1 (the default) takes the last
+    kinds = {type(case) for case in ordered}
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind not in (NormalColumn, LogNormalColumn) or len({case.round for case in ordered}) != 1:  # type: ignore[attr-defined]
+        return None
+    centre = np.asarray([case.mean for case in ordered])[codes]  # type: ignore[attr-defined]
+    spread = np.asarray([case.std if isinstance(case, NormalColumn) else case.sigma for case in ordered])[codes]  # type: ignore[attr-defined]
+    values = centre + spread * rnd.standard_normal(key, rows.index)
+    if kind is LogNormalColumn:
+        values = np.exp(values)
+    bounded = [case for case in ordered if isinstance(case, Bounded) and (case.min is not None or case.max is not None)]
+    if bounded:
+        low = np.asarray([-np.inf if case.min is None else case.min for case in ordered if isinstance(case, Bounded)])[codes]
+        high = np.asarray([np.inf if case.max is None else case.max for case in ordered if isinstance(case, Bounded)])[codes]
+        values = np.clip(values, low, high)
+    digits = ordered[0].round  # type: ignore[attr-defined]
+    if column.type in INTEGER_TYPES:
+        return np.rint(values).astype(np.int64)
+    return values if digits is None else np.round(values, digits)
+
+
 class _Table:
     """A lookup table's field as arrays: for each key, its value, or a slice of a flat list of entries."""
 
@@ -81,7 +111,7 @@ class _Table:
         if column_type == "string":
             self.entries = to_arrow(pa.array([None if item is None else str(item) for item in flat], type=pa.string()), column_type)
         else:
-            self.entries = to_arrow(np.asarray(flat), column_type)
+            self.entries = to_arrow(pa.array(flat), column_type)  # numbers, bools, dates (checked by the spec)
 
 
 def table_lookup(column: TableLookupColumn, rows: Rows, key: int) -> Values:

@@ -53,7 +53,7 @@ def person(column: PersonColumn, rows: Rows, key: int) -> Values:
         return entity.street()
     if field == "postcode":
         return entity.per_country(lambda c: data.postcodes(c.locale), "postcode")
-    return entity.per_country(lambda c: _constant(c.locale), "locale")
+    return entity.per_country_constant(lambda c: c.locale)
 
 
 class _Entity:
@@ -79,6 +79,13 @@ class _Entity:
         pools = [pool_of(data.countries()[code]) for code in self.codes]
         picks = [pool.pick(u[positions]) for pool, positions in zip(pools, self.groups, strict=True)]
         return self.gather([pool.values for pool in pools], picks)
+
+    def per_country_constant(self, text_of: Callable[[data.Country], str]) -> pa.Array:
+        """One text per country (its locale), dictionary-encoded over the countries present."""
+        which = np.empty(len(self.rows), dtype=np.int32)
+        for position, rows in enumerate(self.groups):
+            which[rows] = position
+        return pa.DictionaryArray.from_arrays(pa.array(which), pa.array([text_of(data.countries()[code]) for code in self.codes], type=pa.string()))
 
     def gather(self, pools: list[pa.Array], picks: list[np.ndarray]) -> pa.Array:
         """pools[i][picks[i]] at the rows of the i-th country: one take from the pools laid end to end."""

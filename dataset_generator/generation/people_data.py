@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import importlib
-import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -57,8 +56,8 @@ class Pool:
             picks += step
 
 
-def _pool(values: list[str], weights: list[float] | None = None) -> Pool:
-    array = pa.array(values, type=pa.string())
+def _pool(values: list[str] | pa.Array, weights: list[float] | None = None) -> Pool:
+    array = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
     if weights is None or len(set(weights)) <= 1:
         return Pool(array, None, None)
     cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
@@ -134,7 +133,7 @@ class Cities:
 def cities(code: str) -> Cities:
     rows = _cities()[code]
     population = rows.column("population").to_numpy(zero_copy_only=False).astype(np.float64)
-    pool = _pool(rows.column("city").to_pylist(), list(population))
+    pool = _pool(rows.column("city").combine_chunks(), list(population))
     return Cities(pool, rows.column("state").combine_chunks())
 
 
@@ -152,7 +151,7 @@ def tail_patterns() -> tuple[str, ...]:
 @cache
 def tail_texts() -> pa.Array:
     """Every pattern filled with every 4-digit ending: pattern p, ending e at p * 10,000 + e."""
-    digits = np.array([[ord("0") + (ending // 10**place) % 10 for place in (3, 2, 1, 0)] for ending in range(10_000)], dtype=np.uint8)
+    digits = (ord("0") + np.arange(10_000)[:, None] // np.array([1000, 100, 10, 1]) % 10).astype(np.uint8)
     chunks = []
     for pattern in tail_patterns():
         text = np.frombuffer(pattern.encode(), dtype=np.uint8)
@@ -170,7 +169,7 @@ def phones(code: str) -> Phones:
     kinds = set(row_kinds)
     shares = {"mobile": MOBILE_SHARE, "fixed": 1.0 - MOBILE_SHARE} if len(kinds) == 2 else {kind: 1.0 for kind in kinds}
     counts = {kind: row_kinds.count(kind) for kind in kinds}
-    pool = _pool(rows.column("head").to_pylist(), [shares[kind] / counts[kind] for kind in row_kinds])
+    pool = _pool(rows.column("head").combine_chunks(), [shares[kind] / counts[kind] for kind in row_kinds])
     index = {pattern: position for position, pattern in enumerate(tail_patterns())}
     return Phones(pool, np.array([index[tail] for tail in rows.column("tail").to_pylist()], dtype=np.int64))
 
@@ -193,8 +192,12 @@ class Names:
     ascii: pa.Array  # lower-case [a-z0-9] form for emails, aligned with pool.values
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", anyascii(text).lower()) or "x"
+def _slugs(names: pa.Array) -> pa.Array:
+    """Lower-case [a-z0-9] forms of names: anyascii for the non-ASCII ones only, then one vectorized pass."""
+    texts = names.to_pylist()
+    ascii_form = pa.array([text if text.isascii() else anyascii(text) for text in texts], type=pa.string())
+    slugs = pc.replace_substring_regex(pc.ascii_lower(ascii_form), pattern=r"[^a-z0-9]+", replacement="")
+    return pc.if_else(pc.equal(pc.utf8_length(slugs), 0), pa.scalar("x"), slugs)
 
 
 def _person_provider(locale: str) -> Any:
@@ -220,7 +223,7 @@ def names(locale: str, part: str) -> Names:
     if locale == "ja_JP":
         # (kanji, katakana, romaji): written in kanji, emails from the romanized reading.
         pairs, weights = _names(provider.first_name_pairs if part == "first" else provider.last_name_pairs)
-        return Names(_pool([pair[0] for pair in pairs], weights), pa.array([_slug(pair[2]) for pair in pairs]))
+        return Names(_pool([pair[0] for pair in pairs], weights), _slugs(pa.array([pair[2] for pair in pairs], type=pa.string())))
     if part == "first":
         entries = getattr(provider, "first_names", None)
         if not entries:
@@ -229,14 +232,16 @@ def names(locale: str, part: str) -> Names:
     else:
         entries = provider.last_names
     values, weights = _names(entries)
-    values = [" ".join(str(value).split()) for value in values]
-    return Names(_pool(values, weights), pa.array([_slug(value) for value in values], type=pa.string()))
+    # Runs of whitespace made single (Faker has "Alta  Gracia"), as generation/vocab.py does for its pools.
+    texts = pc.replace_substring_regex(pa.array([str(value) for value in values], type=pa.string()), pattern=r"\s+", replacement=" ")
+    pool = _pool(pc.utf8_trim_whitespace(texts).to_pylist(), weights)
+    return Names(pool, _slugs(pool.values))
 
 
 @cache
 def streets(locale: str) -> Pool:
     # Faker's ja_JP street_name is "<surname> Street"; a town (machi) is what a Japanese address names.
-    return _pool(faker_pool("town" if locale == "ja_JP" else "street_name", locale, STREET_POOL).to_pylist())
+    return _pool(faker_pool("town" if locale == "ja_JP" else "street_name", locale, STREET_POOL))
 
 
 @cache
@@ -248,4 +253,4 @@ def street_sides(locale: str, before: str, after: str) -> Pool:
 
 @cache
 def postcodes(locale: str) -> Pool:
-    return _pool(faker_pool("postcode", locale, POSTCODE_POOL).to_pylist())
+    return _pool(faker_pool("postcode", locale, POSTCODE_POOL))

@@ -10,6 +10,7 @@ from .base import ColumnBase
 from .calendar import CalendarEventColumn
 from .conditional import SwitchBase, TableLookupColumn
 from .derived import ExprColumn
+from .entities import LifecycleColumn, PopularityColumn
 from .keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from .numeric import (
     BooleanColumn,
@@ -74,6 +75,8 @@ Column = Annotated[
     | BrownianBridgeColumn
     | WalkNextColumn
     | CycleColumn
+    | PopularityColumn
+    | LifecycleColumn
     | TableLookupColumn
     | SwitchColumn
     | CalendarEventColumn

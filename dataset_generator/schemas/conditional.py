@@ -5,7 +5,8 @@ generation/conditional.py; `SwitchColumn` itself lives in columns.py, since its 
 from __future__ import annotations
 
 # Any here: lookup cells and condition values are any YAML scalars (or lists of them).
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import model_validator
@@ -47,11 +48,43 @@ class LookupTableSpec(SpecModel):
                     raise ValueError(f"row {position + 1}, field {name!r}: cells are scalars or lists of scalars")
         return self
 
+    def type_problem(self, field: str, column_type: str) -> str | None:
+        """Why the field's cells cannot fill a column of this type (a word in a float64 column), or None."""
+        accepts = _ACCEPTS.get(column_type)
+        for position, row in enumerate(self.rows or []):
+            cell = row.get(field)
+            for item in cell if isinstance(cell, list) else [cell]:
+                if item is not None and accepts is not None and not accepts(item):
+                    return (
+                        f"lookup table field {field!r} holds {item!r} (row {position + 1}), which does not fit a "
+                        f"{column_type} column"
+                    )
+        return None
+
     def keys(self) -> list[str]:
         return [condition_text(row[self.key]) for row in self.rows or []]
 
     def fields(self) -> set[str]:
         return {name for row in self.rows or [] for name in row}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_whole(value: Any) -> bool:
+    return _is_number(value) and float(value).is_integer()
+
+
+# What a lookup cell may hold for each column type (strings take any scalar, as text).
+_ACCEPTS: dict[str, Callable[[Any], bool]] = {
+    **{kind: _is_whole for kind in ("int8", "int16", "int32", "int64")},
+    "float32": _is_number,
+    "float64": _is_number,
+    "bool": lambda value: isinstance(value, bool),
+    "date": lambda value: isinstance(value, dt.date) and not isinstance(value, dt.datetime),
+    "timestamp": lambda value: isinstance(value, dt.datetime),
+}
 
 
 def _items(cell: dict[str, Any] | list[Any]) -> list[Any]:
@@ -96,6 +129,10 @@ class TableLookupColumn(ColumnBase):
             return f"table_lookup by {self.by!r}: no such column in table {table!r}"
         if self.column not in lookup.fields():
             return f"lookup table {self.table!r} has no field {self.column!r} (fields: {', '.join(sorted(lookup.fields()))})"
+        if isinstance(lookup, LookupTableSpec):
+            problem = lookup.type_problem(self.column, self.type)
+            if problem:
+                return problem
         if self.default is None:
             keys = set(lookup.keys())
             missing = [value for value in condition_values(spec, table, self.by) or [] if value not in keys]

@@ -101,6 +101,7 @@ def _check_names(kind: str, names: Any) -> Any:
 
 class TableSpec(SpecModel):
     description: str = ""
+    hidden: bool = False  # never written (not in the plan's files), but foreign keys and lookups may read it
     rows: Count | None = None
     time: TimeSpec | None = None
     parent: ParentSpec | None = None
