@@ -23,6 +23,8 @@ from .numeric import (
     ZipfColumn,
 )
 from .people import CountryColumn, PersonColumn
+from .places import PlaceColumn
+from .processes import Ar1Column, MarkovColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
@@ -79,7 +81,10 @@ Column = Annotated[
     | SwitchColumn
     | CalendarEventColumn
     | CountryColumn
-    | PersonColumn,
+    | PersonColumn
+    | Ar1Column
+    | MarkovColumn
+    | PlaceColumn,
     Field(discriminator="gen"),
 ]
 
