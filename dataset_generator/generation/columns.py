@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..schemas.columns import Column
-from . import derived, keys, numeric, series, structure, temporal, text
+from . import derived, keys, market, numeric, processes, series, structure, temporal, text
 from .convert import Values
 from .rows import Rows
 
@@ -43,6 +43,10 @@ GENERATORS: dict[str, Generator] = {
     "brownian_bridge": series.brownian_bridge,
     "walk_next": series.walk_next,
     "cycle": series.cycle,
+    "keyed_random": processes.keyed_random,
+    "garch": processes.garch,
+    "market_reference": market.market_reference,
+    "quote_price": market.quote_price,
 }
 
 

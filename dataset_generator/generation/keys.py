@@ -10,7 +10,7 @@ import numpy as np
 
 from ..schemas.keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from . import random as rnd
-from .convert import Values, to_numpy
+from .convert import Values, distinct, take, to_numpy
 from .rows import Rows
 from .structure import aggregate_children
 
@@ -40,14 +40,19 @@ def lookup(column: LookupColumn, rows: Rows, key: int) -> Values:
     assert isinstance(via, ForeignKeyColumn)
     target = rows.runtime.spec.tables[via.table].columns[via.column]
     assert isinstance(target, SequenceColumn)
-    referenced = (to_numpy(rows.get(column.via)) - target.start) // target.step
-    return rows.runtime.rows(via.table, referenced).get(column.column)
+    # One row set per foreign key and batch, over the distinct referenced rows, shared by its lookups.
+    cache: dict[str, tuple[Rows, np.ndarray]] = rows.memo.setdefault("lookup_rows", {})
+    if column.via not in cache:
+        referenced = (to_numpy(rows.get(column.via)) - target.start) // target.step
+        distinct_rows, inverse = distinct(referenced.astype(np.int64))
+        cache[column.via] = (rows.runtime.rows(via.table, distinct_rows), inverse)
+    target_rows, inverse = cache[column.via]
+    return take(target_rows.get(column.column), inverse)
 
 
 def parent(column: ParentColumn, rows: Rows, key: int) -> Values:
-    assert rows.spec.parent is not None
-    parent_table = rows.spec.parent.table
-    return rows.runtime.rows(parent_table, rows.parent_index).get(column.column)
+    parent_rows, inverse = rows.parent_rows()
+    return take(parent_rows.get(column.column), inverse)
 
 
 def children_sum(column: ChildrenSumColumn, rows: Rows, key: int) -> Values:

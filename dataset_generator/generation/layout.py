@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SizeLimitError
+from ..errors import SizeLimitError, SpecError
 from ..schemas.dataset import ChildCount, DatasetSpec, TimeSpec
+from . import exchange as exchanges
 from . import random as rnd
 
 EPOCH = dt.date(1970, 1, 1)
@@ -79,6 +80,8 @@ def time_layout(time: TimeSpec, seed: int, table: str) -> TimeLayout:
         counts = np.rint(time.per_day * factors * noise).astype(np.int64)
     else:
         counts = apportion(int(time.rows or 0), factors)
+    if time.exchange is not None:
+        counts = np.where(exchanges.is_open(time.exchange, first_day + day_index), counts, 0)
     offsets = np.zeros(days + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return TimeLayout(rows=int(offsets[-1]), first_day=first_day, day_offsets=offsets)
@@ -95,9 +98,14 @@ def apportion(total: int, weights: np.ndarray) -> np.ndarray:
     return counts
 
 
-def child_counts(count: ChildCount, key: int, parent_index: np.ndarray) -> np.ndarray:
-    """Children per parent row, a pure function of the parent's index."""
-    if count.distribution == "poisson":
+def child_counts(count: ChildCount, key: int, parent_index: np.ndarray, parent_layout: Layout | None = None) -> np.ndarray:
+    """Children per parent row, a pure function of the parent's index (and, for sessions, of its day)."""
+    if count.distribution == "session":
+        if not isinstance(parent_layout, TimeLayout):
+            raise SpecError("a child count with distribution session needs a time-driven parent table (time:)")
+        minutes = exchanges.session_minutes(count.exchange or "nyse", parent_layout.day_of(parent_index))
+        values = minutes // int(count.every_minutes or 1)
+    elif count.distribution == "poisson":
         values = rnd.poisson(key, parent_index, float(count.lam or 0))
     elif count.distribution == "uniform":
         low, high = int(count.low or 0), int(count.high or 0)
@@ -111,7 +119,7 @@ def child_count_key(seed: int, table: str) -> int:
     return rnd.stream_key(seed, table, "__children__")
 
 
-def child_layout(spec: DatasetSpec, seed: int, table: str, parent_rows: int) -> ChildLayout:
+def child_layout(spec: DatasetSpec, seed: int, table: str, parent_rows: int, parent_layout: Layout | None = None) -> ChildLayout:
     parent = spec.tables[table].parent
     assert parent is not None
     key = child_count_key(seed, table)
@@ -125,7 +133,7 @@ def child_layout(spec: DatasetSpec, seed: int, table: str, parent_rows: int) -> 
     for block in range(blocks):
         start = block * PARENT_BLOCK_ROWS
         stop = min(parent_rows, start + PARENT_BLOCK_ROWS)
-        offsets[block + 1] = offsets[block] + child_counts(parent.count, key, np.arange(start, stop, dtype=np.int64)).sum()
+        offsets[block + 1] = offsets[block] + child_counts(parent.count, key, np.arange(start, stop, dtype=np.int64), parent_layout).sum()
     return ChildLayout(rows=int(offsets[-1]), parent=parent.table, parent_rows=parent_rows, block_offsets=offsets)
 
 
@@ -153,7 +161,8 @@ def build_layouts(spec: DatasetSpec, seed: int) -> dict[str, Layout]:
         if table.time is not None:
             layouts[name] = time_layout(table.time, seed, name)
         elif table.parent is not None:
-            layouts[name] = child_layout(spec, seed, name, layouts[table.parent.table].rows)
+            parent_layout = layouts[table.parent.table]
+            layouts[name] = child_layout(spec, seed, name, parent_layout.rows, parent_layout)
         else:
             layouts[name] = PlainLayout(rows=int(table.rows or 0))
     return layouts

@@ -12,7 +12,7 @@ from ..schemas.dataset import DatasetSpec
 from ..schemas.text import FakerColumn
 from . import random as rnd
 from .columns import generate_column
-from .convert import Values, arrow_type, to_arrow
+from .convert import Values, arrow_type, distinct, to_arrow
 from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, child_counts
 from .vocab import DEFAULT_LOCALE, faker_pool
 
@@ -53,7 +53,7 @@ class DatasetRuntime:
     def child_counts(self, child: str, parent_index: np.ndarray) -> np.ndarray:
         parent = self.spec.tables[child].parent
         assert parent is not None
-        return child_counts(parent.count, child_count_key(self.seed, child), parent_index)
+        return child_counts(parent.count, child_count_key(self.seed, child), parent_index, self.layouts[parent.table])
 
     def _block_prefix(self, child: str, block: int) -> np.ndarray:
         """First child row of every parent in `block`, plus the block's end (length block rows + 1)."""
@@ -127,6 +127,7 @@ class RowSet:
         self.index = index
         self._parent_index = parent_index
         self._values: dict[str, Values] = {}
+        self._parents: tuple[RowSet, np.ndarray] | None = None
         # Per-batch caches of generators (child rows shared by aggregates), of several shapes: hence Any.
         self.memo: dict[str, Any] = {}
 
@@ -138,6 +139,16 @@ class RowSet:
         if self._parent_index is None:
             self._parent_index = self.runtime.parent_of(self.table, self.index)
         return self._parent_index
+
+    def parent_rows(self) -> tuple[RowSet, np.ndarray]:
+        """The distinct parent rows of these rows, one row set per batch shared by every column that reads the
+        parent (so a parent column is computed once per parent, not once per child and reader), and the
+        position of each row's parent in it."""
+        if self._parents is None:
+            assert self.spec.parent is not None
+            parents, inverse = distinct(self.parent_index)
+            self._parents = (self.runtime.rows(self.spec.parent.table, parents), inverse)
+        return self._parents
 
     def get(self, column: str) -> Values:
         """The column's values without nulls applied: what other columns compute from."""

@@ -57,7 +57,8 @@ def child_time(column: ChildTimeColumn, rows: Rows, key: int) -> Values:
     assert rows.spec.parent is not None
     parent_table = rows.spec.parent.table
     parent_column = runtime.spec.tables[parent_table].columns[column.start]
-    start = to_numpy(runtime.rows(parent_table, rows.parent_index).get(column.start)).astype(np.int64)
+    parent_rows, inverse = rows.parent_rows()
+    start = to_numpy(parent_rows.get(column.start)).astype(np.int64)[inverse]
     if parent_column.type == "date":
         start = start * MICROS_PER_DAY
     pos = child_positions(rows)
@@ -82,9 +83,10 @@ def children_agg(column: ChildrenAggColumn, rows: Rows, key: int) -> Values:
 
 def aggregate_children(rows: Rows, table: str, source: str, agg: str, digits: int | None) -> Values:
     """`agg` of column `source` over the children (in child table `table`) of each of these rows."""
-    counts, children = _children_rows(rows, table)
     if agg == "count":
-        return counts
+        # Counts need no child row: the layout knows them.
+        return rows.runtime.child_counts(table, rows.index)
+    counts, children = _children_rows(rows, table)
     values = to_numpy(children.get(source)).astype(np.float64)
     n = len(rows)
     present = counts > 0

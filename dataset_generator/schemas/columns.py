@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .derived import ExprColumn
 from .keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
+from .market import MarketReferenceColumn, QuotePriceColumn
 from .numeric import (
     BooleanColumn,
     ChoiceColumn,
@@ -18,6 +19,7 @@ from .numeric import (
     UniformColumn,
     ZipfColumn,
 )
+from .processes import GarchColumn, KeyedRandomColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
@@ -52,6 +54,10 @@ Column = Annotated[
     | RandomWalkColumn
     | BrownianBridgeColumn
     | WalkNextColumn
-    | CycleColumn,
+    | CycleColumn
+    | KeyedRandomColumn
+    | GarchColumn
+    | MarketReferenceColumn
+    | QuotePriceColumn,
     Field(discriminator="gen"),
 ]

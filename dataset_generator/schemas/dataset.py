@@ -21,13 +21,18 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+# Exchange calendars (generation/exchange.py): nyse (holidays, early closes) or crypto (24/7).
+Exchange = Literal["nyse", "crypto"]
+FULL_SESSION_MINUTES = {"nyse": 390, "crypto": 1440}
+
 # Counts and sizes: `rows: true` is refused rather than read as 1.
 Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
 Amount = Annotated[float, BeforeValidator(_not_bool)]
 
 
 class TimeSpec(SpecModel):
-    """Rows spread over days: `per_day` rows each day (shaped by weekday weights and noise), or `rows` in total."""
+    """Rows spread over days: `per_day` rows each day (shaped by weekday weights and noise), or `rows` in total.
+    With `exchange`, days the exchange is closed (weekends, holidays) get no rows; open days keep their counts."""
 
     column: str
     start: dt.date
@@ -36,6 +41,7 @@ class TimeSpec(SpecModel):
     rows: Count | None = None
     weekday_weights: list[float] | None = None
     daily_noise: float = Field(0.0, ge=0.0, lt=1.0)
+    exchange: Exchange | None = None
 
     @model_validator(mode="after")
     def _check(self) -> TimeSpec:
@@ -49,18 +55,28 @@ class TimeSpec(SpecModel):
 
 
 class ChildCount(SpecModel):
-    distribution: Literal["poisson", "uniform", "fixed"] = "poisson"
+    """Children per parent row: poisson (lam), uniform (low..high), fixed (value), or session: one child every
+    `every_minutes` of the parent's trading session on `exchange` (the parent must be a time-driven table)."""
+
+    distribution: Literal["poisson", "uniform", "fixed", "session"] = "poisson"
     lam: Amount | None = Field(None, gt=0)
     low: Count | None = None
     high: Count | None = None
     value: Count | None = None
+    exchange: Exchange | None = None
+    every_minutes: int | None = Field(None, ge=1)
     min: Count = 0
     max: Count = 1_000
 
     @model_validator(mode="after")
     def _check(self) -> ChildCount:
         check_finite(lam=self.lam)
-        needed = {"poisson": ("lam",), "uniform": ("low", "high"), "fixed": ("value",)}[self.distribution]
+        needed = {
+            "poisson": ("lam",),
+            "uniform": ("low", "high"),
+            "fixed": ("value",),
+            "session": ("exchange", "every_minutes"),
+        }[self.distribution]
         missing = [name for name in needed if getattr(self, name) is None]
         if missing:
             raise ValueError(f"distribution {self.distribution} needs {', '.join(missing)}")
@@ -72,6 +88,8 @@ class ChildCount(SpecModel):
         """Mean children per parent, after clipping to [min, max] (an estimate for uniform and poisson)."""
         if self.distribution == "fixed":
             mean = float(self.value or 0)
+        elif self.distribution == "session":
+            mean = float(FULL_SESSION_MINUTES[self.exchange or "nyse"] // (self.every_minutes or 1))
         elif self.distribution == "uniform":
             mean = ((self.low or 0) + (self.high or 0)) / 2
         else:
