@@ -102,6 +102,8 @@ def quote_price(column: QuotePriceColumn, rows: Rows, key: int) -> Values:
     digits = np.clip(np.ceil(-np.log10(tick)).astype(np.int64) + 2, 2, 12)
     values = ticks * tick
     # Round each price to its tick's decimals (plus two): the nearest double to the exact multiple.
+    if len(digits) == 0 or digits.min() == digits.max():
+        return np.round(values, int(digits[0]) if len(digits) else 2)
     out = np.empty(len(values))
     for places in np.unique(digits):
         here = digits == places

@@ -17,6 +17,10 @@ from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, chi
 from .vocab import DEFAULT_LOCALE, faker_pool
 
 
+# Blocks of parents whose child offsets a process keeps (8 x 65,537 int64 = 4 MB at most).
+_PREFIX_CACHE_BLOCKS = 8
+
+
 class DatasetRuntime:
     """Everything a worker needs to generate any chunk alone: the resolved spec, the seed and the layouts.
     Small and picklable; it holds no state that depends on what was generated before."""
@@ -56,7 +60,19 @@ class DatasetRuntime:
         return child_counts(parent.count, child_count_key(self.seed, child), parent_index, self.layouts[parent.table])
 
     def _block_prefix(self, child: str, block: int) -> np.ndarray:
-        """First child row of every parent in `block`, plus the block's end (length block rows + 1)."""
+        """First child row of every parent in `block`, plus the block's end (length block rows + 1); the last
+        few blocks are kept per process, so batches inside one block do not redraw its 65,536 counts."""
+        cache: dict[tuple[str, int], np.ndarray] = self.memo.setdefault("block_prefix", {})
+        found = cache.get((child, block))
+        if found is not None:
+            return found
+        prefix = self._compute_block_prefix(child, block)
+        if len(cache) >= _PREFIX_CACHE_BLOCKS:
+            cache.pop(next(iter(cache)))
+        cache[(child, block)] = prefix
+        return prefix
+
+    def _compute_block_prefix(self, child: str, block: int) -> np.ndarray:
         layout = self._child_layout(child)
         start = block * PARENT_BLOCK_ROWS
         stop = min(layout.parent_rows, start + PARENT_BLOCK_ROWS)
@@ -68,6 +84,11 @@ class DatasetRuntime:
 
     def first_child(self, child: str, parent_index: np.ndarray) -> np.ndarray:
         """Row index of the first child of each parent (children of parent p are contiguous)."""
+        if len(parent_index) == 0:
+            return np.zeros(0, dtype=np.int64)
+        low, high = int(parent_index.min()) // PARENT_BLOCK_ROWS, int(parent_index.max()) // PARENT_BLOCK_ROWS
+        if low == high:  # the usual case: every parent in one block
+            return self._block_prefix(child, low)[parent_index - low * PARENT_BLOCK_ROWS]
         result = np.empty(parent_index.shape, dtype=np.int64)
         blocks = parent_index // PARENT_BLOCK_ROWS
         for block in np.unique(blocks):
@@ -78,6 +99,13 @@ class DatasetRuntime:
 
     def parent_of(self, child: str, child_index: np.ndarray) -> np.ndarray:
         layout = self._child_layout(child)
+        if len(child_index) == 0:
+            return np.zeros(0, dtype=np.int64)
+        ends = np.searchsorted(layout.block_offsets, [child_index.min(), child_index.max()], side="right") - 1
+        if ends[0] == ends[1]:  # the usual case: every child in one block of parents
+            block = int(ends[0])
+            local = np.searchsorted(self._block_prefix(child, block), child_index, side="right") - 1
+            return block * PARENT_BLOCK_ROWS + local
         result = np.empty(child_index.shape, dtype=np.int64)
         blocks = np.searchsorted(layout.block_offsets, child_index, side="right") - 1
         for block in np.unique(blocks):
