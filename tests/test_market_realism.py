@@ -88,7 +88,9 @@ def test_m3_one_minute_returns_have_fat_tails(quarter: Reader) -> None:
 
 
 def test_m4_daily_volume_varies_with_the_days_move(quarter: Reader) -> None:
-    cv = quarter.one("SELECT median(cv) FROM (SELECT stddev(volume) / avg(volume) AS cv FROM daily GROUP BY symbol)")
+    cv = quarter.one(
+        "SELECT median(cv) FROM (SELECT stddev(volume) / avg(volume) AS cv FROM daily GROUP BY symbol)"
+    )
     corr = quarter.one("SELECT median(c) FROM (SELECT corr(volume, abs(r)) AS c FROM daily GROUP BY symbol)")
     assert cv >= 0.2 and corr >= 0.2
 
@@ -99,7 +101,9 @@ def test_m5_quotes_on_the_cent_grid_and_spreads_by_liquidity(quarter: Reader) ->
         " FROM quotes WHERE bid_price >= 1"
     )
     assert on_grid >= 0.999
-    ratio = quarter.one("SELECT max(m) / min(m) FROM (SELECT median(spread_bps) AS m FROM quotes GROUP BY symbol)")
+    ratio = quarter.one(
+        "SELECT max(m) / min(m) FROM (SELECT median(spread_bps) AS m FROM quotes GROUP BY symbol)"
+    )
     assert ratio >= 3
     assert quarter.one("SELECT count(*) FROM quotes WHERE bid_price >= ask_price") == 0
 
@@ -107,9 +111,16 @@ def test_m5_quotes_on_the_cent_grid_and_spreads_by_liquidity(quarter: Reader) ->
 def test_m6_no_bars_on_nyse_holidays_and_early_closes_at_1300(quarter: Reader, tmp_path: Path) -> None:
     holidays = ", ".join(f"DATE '{day}'" for day in NYSE_2024_HOLIDAYS)
     assert quarter.one(f"SELECT count(*) FROM bars WHERE CAST(timestamp AS DATE) IN ({holidays})") == 0
-    assert quarter.one("SELECT count(DISTINCT CAST(session_open AS DATE)) FROM sessions") == 63  # 2024-01-02..04-02
+    assert (
+        quarter.one("SELECT count(DISTINCT CAST(session_open AS DATE)) FROM sessions") == 63
+    )  # 2024-01-02..04-02
     # Thanksgiving week: closed on Thursday, 13:00 close on Friday.
-    week = Reader(_generate(tmp_path, {"symbols": "KO", "start_date": "2024-11-25", "days": 7, "bar_minutes": 5, "quotes_per_bar": 1}))
+    week = Reader(
+        _generate(
+            tmp_path,
+            {"symbols": "KO", "start_date": "2024-11-25", "days": 7, "bar_minutes": 5, "quotes_per_bar": 1},
+        )
+    )
     sessions = week.con.execute(
         "SELECT CAST(timestamp AS DATE)::VARCHAR, max(timestamp)::TIME::VARCHAR, count(*) FROM bars GROUP BY 1 ORDER BY 1"
     ).fetchall()
@@ -169,7 +180,12 @@ def test_bytes_identical_across_workers_chunks_and_parts(tmp_path: Path) -> None
     reference = _digests(_generate(tmp_path / "one", params, workers=1))
     assert reference
     assert _digests(_generate(tmp_path / "two", params, workers=2, chunk_rows=97)) == reference
-    assert _digests(_generate(tmp_path / "processes", params, workers=2, chunk_rows=1_000, worker_type="process")) == reference
+    assert (
+        _digests(
+            _generate(tmp_path / "processes", params, workers=2, chunk_rows=1_000, worker_type="process")
+        )
+        == reference
+    )
     parts = tmp_path / "parts"
     for part in (2, 1):
         _generate(parts, params, workers=1, parts=2, part=part)

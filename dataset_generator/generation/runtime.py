@@ -16,7 +16,6 @@ from .convert import Values, arrow_type, distinct, to_arrow
 from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, child_counts
 from .vocab import DEFAULT_LOCALE, faker_pool
 
-
 # Blocks of parents whose child offsets a process keeps (8 x 65,537 int64 = 4 MB at most).
 _PREFIX_CACHE_BLOCKS = 8
 
