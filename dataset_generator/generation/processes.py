@@ -48,11 +48,15 @@ def _value_bits(values: Values) -> np.ndarray:
 
 
 def keyed_counters(rows: Rows, by: list[str]) -> np.ndarray:
-    """One 64-bit counter per row, a hash of its `by` values."""
-    counter = np.zeros(len(rows), dtype=np.uint64)
-    for name in by:
-        counter = rnd.mix64(counter * _GOLDEN + _value_bits(rows.get(name)))
-    return counter
+    """One 64-bit counter per row, a hash of its `by` values (once per batch for each list of columns)."""
+    cache: dict[tuple[str, ...], np.ndarray] = rows.memo.setdefault("keyed_counters", {})
+    names = tuple(by)
+    if names not in cache:
+        counter = np.zeros(len(rows), dtype=np.uint64)
+        for name in by:
+            counter = rnd.mix64(counter * _GOLDEN + _value_bits(rows.get(name)))
+        cache[names] = counter
+    return cache[names]
 
 
 def keyed_random(column: KeyedRandomColumn, rows: Rows, key: int) -> Values:
@@ -61,6 +65,10 @@ def keyed_random(column: KeyedRandomColumn, rows: Rows, key: int) -> Values:
         values = rnd.uniform(key, counter)
     elif column.distribution == "exponential":
         values = -np.log(rnd.uniform_open(key, counter))
+    elif column.distribution == "laplace":
+        # Inverse CDF of a Laplace with scale 1 / sqrt(2) (unit variance), from one uniform in (0, 1).
+        centred = rnd.uniform_open(key, counter) - 0.5
+        values = -np.sign(centred) * np.log1p(-2.0 * np.abs(centred)) / np.sqrt(2.0)
     elif column.distribution == "normal":
         values = rnd.standard_normal(key, counter)
     else:

@@ -9,15 +9,20 @@ import numpy as np
 import pyarrow as pa
 
 from ..schemas.dataset import DatasetSpec
+from ..schemas.keys import ChildrenSumColumn
+from ..schemas.structure import ChildrenAggColumn
 from ..schemas.text import FakerColumn
 from . import random as rnd
 from .columns import generate_column
-from .convert import Values, arrow_type, distinct, to_arrow
+from .convert import Values, arrow_type, distinct, take, to_arrow
 from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, child_counts
 from .vocab import DEFAULT_LOCALE, faker_pool
 
 # Blocks of parents whose child offsets a process keeps (8 x 65,537 int64 = 4 MB at most).
 _PREFIX_CACHE_BLOCKS = 8
+# Tables of at most this many rows (dimensions, day-level tables) have their columns computed once per process
+# for the whole table and indexed by every batch that reads them, instead of once per reading batch.
+SMALL_TABLE_ROWS = 1 << 16
 
 
 class DatasetRuntime:
@@ -36,6 +41,35 @@ class DatasetRuntime:
 
     def rows(self, table: str, index: np.ndarray, parent_index: np.ndarray | None = None) -> RowSet:
         return RowSet(self, table, index, parent_index)
+
+    def whole_table(self, table: str, column: str) -> Values | None:
+        """The column over every row of a small table, computed once per process; None for a large table or a
+        column computed from child aggregates (those would generate the whole child table at once)."""
+        if self.layouts[table].rows > SMALL_TABLE_ROWS:
+            return None
+        eligible: dict[tuple[str, str], bool] = self.memo.setdefault("whole_eligible", {})
+        if (table, column) not in eligible:
+            eligible[(table, column)] = self._aggregate_free(table, column)
+        if not eligible[(table, column)]:
+            return None
+        wholes: dict[str, RowSet] = self.memo.setdefault("whole_rows", {})
+        if table not in wholes:
+            wholes[table] = RowSet(self, table, np.arange(self.layouts[table].rows, dtype=np.int64), None, whole=True)
+        return wholes[table].get(column)
+
+    def _aggregate_free(self, table: str, column: str) -> bool:
+        seen: set[tuple[str, str]] = set()
+        pending = [(table, column)]
+        while pending:
+            node = pending.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            spec = self.spec.tables[node[0]].columns[node[1]]
+            if isinstance(spec, ChildrenSumColumn) or (isinstance(spec, ChildrenAggColumn) and spec.agg != "count"):
+                return False
+            pending.extend(spec.dependencies(self.spec, node[0]))
+        return True
 
     def faker_locale(self, column: FakerColumn) -> str:
         return column.locale or DEFAULT_LOCALE
@@ -147,8 +181,11 @@ class DatasetRuntime:
 class RowSet:
     """Some rows of one table (by index), with each column computed at most once."""
 
-    def __init__(self, runtime: DatasetRuntime, table: str, index: np.ndarray, parent_index: np.ndarray | None) -> None:
+    def __init__(
+        self, runtime: DatasetRuntime, table: str, index: np.ndarray, parent_index: np.ndarray | None, whole: bool = False
+    ) -> None:
         self.runtime = runtime
+        self._whole = whole  # the whole table itself: computes its columns, never reads runtime.whole_table
         self.table = table
         self.spec = runtime.spec.tables[table]
         self.index = index
@@ -181,7 +218,11 @@ class RowSet:
         """The column's values without nulls applied: what other columns compute from."""
         values = self._values.get(column)
         if values is None:
-            values = generate_column(self.spec.columns[column], self, self.runtime.key(self.table, column))
+            whole = None if self._whole else self.runtime.whole_table(self.table, column)
+            if whole is not None:
+                values = take(whole, self.index)
+            else:
+                values = generate_column(self.spec.columns[column], self, self.runtime.key(self.table, column))
             self._values[column] = values
         return values
 

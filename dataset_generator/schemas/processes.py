@@ -20,7 +20,7 @@ class KeyedRandomColumn(ColumnBase):
     gen: Literal["keyed_random"]
     type: ColumnType = "float64"
     by: list[str] = Field(min_length=1)
-    distribution: Literal["normal", "student_t", "uniform", "exponential"] = "normal"
+    distribution: Literal["normal", "student_t", "laplace", "uniform", "exponential"] = "normal"
     df: float = Field(5.0, gt=2.0, le=1000.0)  # student_t only; > 2 so the variance exists
     round: int | None = Field(None, ge=0, le=12)
 
