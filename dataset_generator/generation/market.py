@@ -80,6 +80,16 @@ def market_reference(column: MarketReferenceColumn, rows: Rows, key: int) -> Val
 
 
 def quote_price(column: QuotePriceColumn, rows: Rows, key: int) -> Values:
+    # The bid and the ask of one quote come from the same grid point: computed once per batch.
+    cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = rows.memo.setdefault("quote_grid", {})
+    arguments = (column.mid, column.low, column.high, column.tick, column.spread_ticks)
+    if arguments not in cache:
+        cache[arguments] = _quote_grid(column, rows)
+    bid, ask = cache[arguments]
+    return bid if column.side == "bid" else ask
+
+
+def _quote_grid(column: QuotePriceColumn, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
     tick = to_numpy(rows.get(column.tick)).astype(np.float64)
     mid = to_numpy(rows.get(column.mid)).astype(np.float64)
     # Half-tick units: the bar's low and high are whole ticks (even units), a mid may sit between two ticks.
@@ -98,10 +108,12 @@ def quote_price(column: QuotePriceColumn, rows: Rows, key: int) -> Values:
     units = units + up - down
     spread = spread + (odd & ~up & ~down)
     bid = np.maximum((units - spread) // 2, 1)
-    ticks = bid if column.side == "bid" else bid + spread
     digits = np.clip(np.ceil(-np.log10(tick)).astype(np.int64) + 2, 2, 12)
-    values = ticks * tick
-    # Round each price to its tick's decimals (plus two): the nearest double to the exact multiple.
+    return _on_grid(bid * tick, digits), _on_grid((bid + spread) * tick, digits)
+
+
+def _on_grid(values: np.ndarray, digits: np.ndarray) -> np.ndarray:
+    """Each price rounded to its tick's decimals (plus two): the nearest double to the exact multiple."""
     if len(digits) == 0 or digits.min() == digits.max():
         return np.round(values, int(digits[0]) if len(digits) else 2)
     out = np.empty(len(values))
