@@ -19,6 +19,8 @@ from dataset_generator.options import WriterOptions
 from dataset_generator.writers.duckdb_extensions import connect_duckdb
 from dataset_generator.writers.registry import create_writer
 
+from helpers import run_cli
+
 SYMBOLS = "AAPL,MSFT,NVDA,KO,TSLA,JPM,XOM,AMD"
 QUARTER = {"symbols": SYMBOLS, "days": 92, "quotes_per_bar": 2}
 NYSE_2024_HOLIDAYS = (
@@ -191,3 +193,29 @@ def test_bytes_identical_across_workers_chunks_and_parts(tmp_path: Path) -> None
         _generate(parts, params, workers=1, parts=2, part=part)
     commit_parts(create_writer("parquet", output_uri=str(parts), options=WriterOptions(mode="overwrite")))
     assert _digests(parts) == reference
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("by: [day_open], hidden", "by: [nope], hidden"), "keyed_random by column 'nope' does not exist"),
+        (("alpha: 0.08", "alpha: 0.2"), "alpha + beta must be below 1"),
+        (("parent: {table: days, count: {distribution: session", "parent: {table: tickers, count: {distribution: session"),
+         "count distribution session needs parent table 'tickers' to be time-driven"),
+        (("field: price}", "field: sector}"), "market_reference field sector needs a string column type"),
+        (("spread_ticks: spread}", "spread_ticks: sprd}"), "quote_price refers to unknown column 'sprd'"),
+        (("steps: step\n", "steps: stepx\n"), "random_walk refers to unknown column 'stepx'"),
+    ],
+)  # fmt: skip
+def test_misuse_of_the_process_kinds_is_a_located_error(
+    tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
+    example = Path(__file__).resolve().parents[1] / "docs" / "examples" / "prices.yaml"
+    text = example.read_text()
+    assert edit[0] in text
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(text.replace(edit[0], edit[1], 1))
+    result = run_cli("validate-schema", str(spec))
+    assert result.exit_code == 2
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith(f"error: {spec}:") and message in line
