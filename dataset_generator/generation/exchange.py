@@ -12,6 +12,8 @@ import datetime as dt
 
 import numpy as np
 
+from ..schemas.dataset import ChildCount
+
 EPOCH = dt.date(1970, 1, 1)
 
 NYSE_HOLIDAYS = [
@@ -85,3 +87,9 @@ def session_minutes(exchange: str, days: np.ndarray) -> np.ndarray:
         np.isin(days, _EARLY[exchange]), EARLY_CLOSE_MINUTES.get(exchange, 0), FULL_SESSION_MINUTES[exchange]
     )
     return np.where(is_open(exchange, days), minutes, 0).astype(np.int64)
+
+
+def session_children(count: ChildCount, days: np.ndarray) -> np.ndarray:
+    """Children of parents on `days` for a `session` count: trading minutes // every_minutes, clipped to min..max."""
+    minutes = session_minutes(count.exchange or "nyse", days)
+    return np.clip(minutes // int(count.every_minutes or 1), count.min, count.max)

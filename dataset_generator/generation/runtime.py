@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,13 +14,15 @@ from ..schemas.keys import ChildrenSumColumn
 from ..schemas.structure import ChildrenAggColumn
 from ..schemas.text import FakerColumn
 from . import random as rnd
+from .children import PARENT_BLOCK_ROWS, block_counts
 from .columns import generate_column
 from .convert import Values, arrow_type, distinct, take, to_arrow
-from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, child_counts
+from .exchange import session_children
+from .layout import ChildLayout, Layout, TimeLayout, child_count_key
 from .vocab import DEFAULT_LOCALE, faker_pool
 
-# Blocks of parents whose child offsets a process keeps (8 x 65,537 int64 = 4 MB at most).
-_PREFIX_CACHE_BLOCKS = 8
+# Block prefixes kept per runtime: a few tasks' worth (each is 512 KiB).
+_CACHED_BLOCKS = 8
 # Tables of at most this many rows (dimensions, day-level tables) have their columns computed once per process
 # for the whole table and indexed by every batch that reads them, instead of once per reading batch.
 SMALL_TABLE_ROWS = 1 << 16
@@ -35,6 +38,12 @@ class DatasetRuntime:
         self.layouts = layouts
         # Per-process caches of generators (saved walk levels), of several shapes: hence Any.
         self.memo: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Block prefixes are cheap to recompute and large to ship: a worker builds its own.
+        state = self.__dict__.copy()
+        state["memo"] = {name: value for name, value in self.memo.items() if name != "block_prefix"}
+        return state
 
     def key(self, table: str, column: str) -> int:
         return rnd.stream_key(self.seed, table, column)
@@ -88,31 +97,51 @@ class DatasetRuntime:
         return layout
 
     def child_counts(self, child: str, parent_index: np.ndarray) -> np.ndarray:
-        parent = self.spec.tables[child].parent
-        assert parent is not None
-        return child_counts(parent.count, child_count_key(self.seed, child), parent_index, self.layouts[parent.table])
+        """Children of each parent (from its block's split of the block total)."""
+        if len(parent_index) and parent_index.min() // PARENT_BLOCK_ROWS == parent_index.max() // PARENT_BLOCK_ROWS:
+            block = int(parent_index[0]) // PARENT_BLOCK_ROWS  # the usual case: one block
+            prefix = self._block_prefix(child, block)
+            local = parent_index - block * PARENT_BLOCK_ROWS
+            return prefix[local + 1] - prefix[local]
+        result = np.empty(parent_index.shape, dtype=np.int64)
+        blocks = parent_index // PARENT_BLOCK_ROWS
+        for block in np.unique(blocks):
+            mask = blocks == block
+            prefix = self._block_prefix(child, int(block))
+            local = parent_index[mask] - block * PARENT_BLOCK_ROWS
+            result[mask] = prefix[local + 1] - prefix[local]
+        return result
 
     def _block_prefix(self, child: str, block: int) -> np.ndarray:
-        """First child row of every parent in `block`, plus the block's end (length block rows + 1); the last
-        few blocks are kept per process, so batches inside one block do not redraw its 65,536 counts."""
+        """First child row of every parent in `block`, plus the block's end (length block rows + 1).
+
+        Kept for the last few blocks asked (a task reads the same block for counts, starts and parents)."""
         cache: dict[tuple[str, int], np.ndarray] = self.memo.setdefault("block_prefix", {})
         found = cache.get((child, block))
         if found is not None:
             return found
-        prefix = self._compute_block_prefix(child, block)
-        if len(cache) >= _PREFIX_CACHE_BLOCKS:
-            cache.pop(next(iter(cache)))
-        cache[(child, block)] = prefix
-        return prefix
-
-    def _compute_block_prefix(self, child: str, block: int) -> np.ndarray:
         layout = self._child_layout(child)
-        start = block * PARENT_BLOCK_ROWS
-        stop = min(layout.parent_rows, start + PARENT_BLOCK_ROWS)
-        prefix = np.empty(stop - start + 1, dtype=np.int64)
-        prefix[0] = layout.block_offsets[block]
-        np.cumsum(self.child_counts(child, np.arange(start, stop, dtype=np.int64)), out=prefix[1:])
-        prefix[1:] += prefix[0]
+        parent = self.spec.tables[child].parent
+        assert parent is not None
+        size = min(layout.parent_rows - block * PARENT_BLOCK_ROWS, PARENT_BLOCK_ROWS)
+        first, end = int(layout.block_offsets[block]), int(layout.block_offsets[block + 1])
+        if parent.count.distribution == "session":
+            # Sessions: each parent's count is its day's trading minutes / every_minutes, no draw.
+            parent_layout = self.layouts[parent.table]
+            assert isinstance(parent_layout, TimeLayout)
+            days = parent_layout.day_of(np.arange(block * PARENT_BLOCK_ROWS, block * PARENT_BLOCK_ROWS + size, dtype=np.int64))
+            counts = session_children(parent.count, days)
+        else:
+            counts = block_counts(parent.count, child_count_key(self.seed, child), block, size, end - first)
+        prefix = np.empty(size + 1, dtype=np.int64)
+        prefix[0] = first
+        np.cumsum(counts, out=prefix[1:])
+        prefix[1:] += first
+        if len(cache) >= _CACHED_BLOCKS:
+            # Another thread may be evicting too: losing a cached block only costs its recomputation.
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                cache.pop(next(iter(cache)))
+        cache[(child, block)] = prefix
         return prefix
 
     def first_child(self, child: str, parent_index: np.ndarray) -> np.ndarray:
