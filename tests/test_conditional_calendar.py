@@ -52,7 +52,8 @@ def test_switch_gives_values_and_weights_per_category(shop: Path) -> None:
     shares = {
         (category, value): share
         for category, value, share in query(
-            f"select category, format, count(*) / sum(count(*)) over (partition by category) from {table(shop, 'products')} group by all"
+            f"select category, format, n / sum(n) over (partition by category) from "
+            f"(select category, format, count(*) n from {table(shop, 'products')} group by all)"
         )
     }
     assert {category for category, _ in shares} == {"Books", "Electronics", "Grocery"}
