@@ -2,7 +2,9 @@
 
 `nyse`: Monday-Friday, 09:30-16:00 exchange time (390 minutes), closed on the NYSE holidays of 2024-2026 and
 closing at 13:00 (210 minutes) on its early-close days, as published by NYSE ("Holidays and Trading Hours",
-nyse.com/markets/hours-calendars; 2025-01-09 is the national day of mourning for President Carter). Outside
+nyse.com/markets/hours-calendars, and the press release "NYSE Group Announces 2025, 2026 and 2027 Holiday and
+Early Closings Calendar", 2024-11-08; 2025-01-09, the national day of mourning for President Carter, was added
+in December 2024). Outside
 2024-2026 no holiday is known: every weekday trades. `crypto`: every day, 24 hours (1440 minutes).
 """
 
