@@ -215,6 +215,7 @@ class RowSet:
     ) -> None:
         self.runtime = runtime
         self._whole = whole  # the whole table itself: computes its columns, never reads runtime.whole_table
+        self._inside: bool | None = None
         self.table = table
         self.spec = runtime.spec.tables[table]
         self.index = index
@@ -243,11 +244,18 @@ class RowSet:
             self._parents = (self.runtime.rows(self.spec.parent.table, parents), inverse)
         return self._parents
 
+    def _inside_table(self) -> bool:
+        """Whether every row is a row of the table (generators also answer for rows past its end)."""
+        if self._inside is None:
+            rows = self.runtime.layouts[self.table].rows
+            self._inside = bool(len(self.index) == 0 or (self.index.min() >= 0 and self.index.max() < rows))
+        return self._inside
+
     def get(self, column: str) -> Values:
         """The column's values without nulls applied: what other columns compute from."""
         values = self._values.get(column)
         if values is None:
-            whole = None if self._whole else self.runtime.whole_table(self.table, column)
+            whole = None if self._whole or not self._inside_table() else self.runtime.whole_table(self.table, column)
             if whole is not None:
                 values = take(whole, self.index)
             else:
