@@ -157,6 +157,19 @@ def test_m8_intraday_volatility_is_u_shaped(quarter: Reader) -> None:
     assert ratio >= 1.3
 
 
+def test_quote_rate_and_volume_are_u_shaped_too(quarter: Reader) -> None:
+    rate = quarter.one(
+        "SELECT avg(n) FILTER (WHERE t < TIME '10:00' OR t >= TIME '15:30') / avg(n) FILTER (WHERE t >= TIME '11:00' AND t < TIME '14:00')"
+        " FROM (SELECT CAST(b.timestamp AS TIME) AS t, count(*) AS n FROM quotes q ASOF JOIN bars b"
+        " ON q.symbol = b.symbol AND q.timestamp >= b.timestamp GROUP BY b.symbol, b.timestamp)"
+    )
+    volume = quarter.one(
+        "SELECT avg(volume) FILTER (WHERE CAST(timestamp AS TIME) >= TIME '15:30')"
+        " / avg(volume) FILTER (WHERE CAST(timestamp AS TIME) BETWEEN TIME '11:00' AND TIME '14:00') FROM bars"
+    )
+    assert rate >= 1.3 and volume >= 1.3
+
+
 def test_overnight_gaps_and_continuity_inside_sessions(quarter: Reader) -> None:
     inside = quarter.one(
         "SELECT count(*) FILTER (WHERE open <> prev) FROM (SELECT open,"

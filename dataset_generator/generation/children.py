@@ -78,13 +78,19 @@ def block_totals(count: ChildCount, key: int, sizes: np.ndarray) -> np.ndarray:
     return np.clip(drawn.astype(np.int64), sizes * int(values[0]), sizes * int(values[-1]))
 
 
-def block_counts(count: ChildCount, key: int, block: int, size: int, total: int) -> np.ndarray:
-    """Children of each parent of `block` (`size` parents), adding up to the block's `total`."""
+def block_counts(count: ChildCount, key: int, block: int, size: int, total: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Children of each parent of `block` (`size` parents), adding up to the block's `total`. With `weights`
+    (poisson only), each extra child picks its parent in proportion to the parent's weight instead of
+    uniformly: parent i's count is then min + Poisson((lam - min) x w_i / mean w of the block)."""
     low, high = _bounds(count)
     block_key = rnd.substream(key, block)
     if count.distribution == "poisson":
         extra = total - size * low
-        picks = np.floor(rnd.uniform(rnd.substream(block_key, _PICK), np.arange(extra, dtype=np.int64)) * size)
+        draws = np.arange(extra, dtype=np.int64)
+        if weights is not None and len(weights) == size and float(weights.sum()) > 0:
+            picks = rnd.weighted_index(rnd.substream(block_key, _PICK), draws, np.maximum(weights, 0.0))
+        else:
+            picks = np.floor(rnd.uniform(rnd.substream(block_key, _PICK), draws) * size)
         counts = low + np.bincount(picks.astype(np.int64), minlength=size)
     else:
         values, probabilities = _pmf(count)

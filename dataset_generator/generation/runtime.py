@@ -16,7 +16,7 @@ from ..schemas.text import FakerColumn
 from . import random as rnd
 from .children import PARENT_BLOCK_ROWS, block_counts
 from .columns import generate_column
-from .convert import Values, arrow_type, distinct, take, to_arrow
+from .convert import Values, arrow_type, distinct, take, to_arrow, to_numpy
 from .exchange import session_children
 from .layout import ChildLayout, Layout, TimeLayout, child_count_key
 from .vocab import DEFAULT_LOCALE, faker_pool
@@ -132,7 +132,12 @@ class DatasetRuntime:
             days = parent_layout.day_of(np.arange(block * PARENT_BLOCK_ROWS, block * PARENT_BLOCK_ROWS + size, dtype=np.int64))
             counts = session_children(parent.count, days)
         else:
-            counts = block_counts(parent.count, child_count_key(self.seed, child), block, size, end - first)
+            weights = None
+            if parent.count.weight is not None:
+                # Poisson children spread by a parent column (e.g. an intraday quote rate), read for the block.
+                block_parents = self.rows(parent.table, np.arange(block * PARENT_BLOCK_ROWS, block * PARENT_BLOCK_ROWS + size, dtype=np.int64))
+                weights = to_numpy(block_parents.get(parent.count.weight)).astype(np.float64)
+            counts = block_counts(parent.count, child_count_key(self.seed, child), block, size, end - first, weights)
         prefix = np.empty(size + 1, dtype=np.int64)
         prefix[0] = first
         np.cumsum(counts, out=prefix[1:])

@@ -71,6 +71,9 @@ class ChildCount(SpecModel):
     value: Count | None = None
     exchange: Exchange | None = None
     every_minutes: int | None = Field(None, ge=1)
+    # poisson: a numeric column of the parent table; children go to a block's parents in proportion to it
+    # (mean children of a parent: min + (lam - min) x weight / the block's mean weight).
+    weight: str | None = None
     min: Count = 0
     max: Count = 1_000
 
@@ -86,6 +89,8 @@ class ChildCount(SpecModel):
         missing = [name for name in needed if getattr(self, name) is None]
         if missing:
             raise ValueError(f"distribution {self.distribution} needs {', '.join(missing)}")
+        if self.weight is not None and self.distribution != "poisson":
+            raise ValueError(f"weight works with distribution poisson only (got {self.distribution})")
         if self.max < self.min:
             raise ValueError(f"max ({self.max}) is below min ({self.min})")
         return self
