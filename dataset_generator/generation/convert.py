@@ -94,22 +94,3 @@ def to_strings(values: Values, column_type: str, zero_pad: int | None = None) ->
 def _format(array: pa.Array, zero_pad: int | None) -> pa.Array:
     text = array.cast(pa.string())
     return pc.utf8_lpad(text, width=zero_pad, padding="0") if zero_pad else text
-
-
-def distinct(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct values, position of each value among them); linear for sorted input (children's parents)."""
-    if len(index) == 0:
-        return index, np.zeros(0, dtype=np.int64)
-    steps = np.diff(index)
-    if (steps >= 0).all():
-        change = np.concatenate(([True], steps != 0))
-        return index[change], np.cumsum(change) - 1
-    values, inverse = np.unique(index, return_inverse=True)
-    return values, inverse
-
-
-def take(values: Values, positions: np.ndarray) -> Values:
-    """values[positions] for numpy or Arrow values."""
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return values.take(pa.array(positions))
-    return values[positions]

@@ -6,11 +6,10 @@ be generated alone.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..schemas.keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from . import popularity
-from .convert import Values, distinct, take, to_numpy
+from .convert import Values, to_numpy
+from .links import parent_rows, referenced_rows, spread
 from .rows import Rows
 from .structure import aggregate_children
 
@@ -28,19 +27,15 @@ def lookup(column: LookupColumn, rows: Rows, key: int) -> Values:
     assert isinstance(via, ForeignKeyColumn)
     target = rows.runtime.spec.tables[via.table].columns[via.column]
     assert isinstance(target, SequenceColumn)
-    # One row set per foreign key and batch, over the distinct referenced rows, shared by its lookups.
-    cache: dict[str, tuple[Rows, np.ndarray]] = rows.memo.setdefault("lookup_rows", {})
-    if column.via not in cache:
-        referenced = (to_numpy(rows.get(column.via)) - target.start) // target.step
-        distinct_rows, inverse = distinct(referenced.astype(np.int64))
-        cache[column.via] = (rows.runtime.rows(via.table, distinct_rows), inverse)
-    target_rows, inverse = cache[column.via]
-    return take(target_rows.get(column.column), inverse)
+    referenced, inverse = referenced_rows(
+        rows, f"lookup:{column.via}", via.table, lambda: (to_numpy(rows.get(column.via)) - target.start) // target.step
+    )
+    return spread(referenced.get(column.column), inverse)
 
 
 def parent(column: ParentColumn, rows: Rows, key: int) -> Values:
-    parent_rows, inverse = rows.parent_rows()
-    return take(parent_rows.get(column.column), inverse)
+    referenced, inverse = parent_rows(rows)
+    return spread(referenced.get(column.column), inverse)
 
 
 def children_sum(column: ChildrenSumColumn, rows: Rows, key: int) -> Values:

@@ -10,22 +10,17 @@ import numpy as np
 import pyarrow as pa
 
 from ..schemas.dataset import DatasetSpec
-from ..schemas.keys import ChildrenSumColumn
-from ..schemas.structure import ChildrenAggColumn
 from ..schemas.text import FakerColumn
 from . import random as rnd
 from .children import PARENT_BLOCK_ROWS, block_counts
 from .columns import generate_column
-from .convert import Values, arrow_type, distinct, take, to_arrow, to_numpy
+from .convert import Values, arrow_type, to_arrow, to_numpy
 from .exchange import session_children
 from .layout import ChildLayout, Layout, TimeLayout, child_count_key
 from .vocab import DEFAULT_LOCALE, faker_pool
 
 # Block prefixes kept per runtime: a few tasks' worth (each is 512 KiB).
 _CACHED_BLOCKS = 8
-# Tables of at most this many rows (dimensions, day-level tables) have their columns computed once per process
-# for the whole table and indexed by every batch that reads them, instead of once per reading batch.
-SMALL_TABLE_ROWS = 1 << 16
 
 
 class DatasetRuntime:
@@ -42,7 +37,7 @@ class DatasetRuntime:
     def __getstate__(self) -> dict[str, Any]:
         # Block prefixes and whole small tables are cheap to recompute and large to ship: a worker builds its own.
         state = self.__dict__.copy()
-        state["memo"] = {name: value for name, value in self.memo.items() if name not in ("block_prefix", "whole_rows")}
+        state["memo"] = {name: value for name, value in self.memo.items() if name not in ("block_prefix", "whole_tables")}
         return state
 
     def key(self, table: str, column: str) -> int:
@@ -50,35 +45,6 @@ class DatasetRuntime:
 
     def rows(self, table: str, index: np.ndarray, parent_index: np.ndarray | None = None) -> RowSet:
         return RowSet(self, table, index, parent_index)
-
-    def whole_table(self, table: str, column: str) -> Values | None:
-        """The column over every row of a small table, computed once per process; None for a large table or a
-        column computed from child aggregates (those would generate the whole child table at once)."""
-        if self.layouts[table].rows > SMALL_TABLE_ROWS:
-            return None
-        eligible: dict[tuple[str, str], bool] = self.memo.setdefault("whole_eligible", {})
-        if (table, column) not in eligible:
-            eligible[(table, column)] = self._aggregate_free(table, column)
-        if not eligible[(table, column)]:
-            return None
-        wholes: dict[str, RowSet] = self.memo.setdefault("whole_rows", {})
-        if table not in wholes:
-            wholes[table] = RowSet(self, table, np.arange(self.layouts[table].rows, dtype=np.int64), None, whole=True)
-        return wholes[table].get(column)
-
-    def _aggregate_free(self, table: str, column: str) -> bool:
-        seen: set[tuple[str, str]] = set()
-        pending = [(table, column)]
-        while pending:
-            node = pending.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            spec = self.spec.tables[node[0]].columns[node[1]]
-            if isinstance(spec, ChildrenSumColumn) or (isinstance(spec, ChildrenAggColumn) and spec.agg != "count"):
-                return False
-            pending.extend(spec.dependencies(self.spec, node[0]))
-        return True
 
     def faker_locale(self, column: FakerColumn) -> str:
         return column.locale or DEFAULT_LOCALE
@@ -112,6 +78,10 @@ class DatasetRuntime:
             result[mask] = prefix[local + 1] - prefix[local]
         return result
 
+    @staticmethod
+    def _block_parents(block: int, size: int) -> np.ndarray:
+        return np.arange(block * PARENT_BLOCK_ROWS, block * PARENT_BLOCK_ROWS + size, dtype=np.int64)
+
     def _block_prefix(self, child: str, block: int) -> np.ndarray:
         """First child row of every parent in `block`, plus the block's end (length block rows + 1).
 
@@ -129,14 +99,12 @@ class DatasetRuntime:
             # Sessions: each parent's count is its day's trading minutes / every_minutes, no draw.
             parent_layout = self.layouts[parent.table]
             assert isinstance(parent_layout, TimeLayout)
-            days = parent_layout.day_of(np.arange(block * PARENT_BLOCK_ROWS, block * PARENT_BLOCK_ROWS + size, dtype=np.int64))
-            counts = session_children(parent.count, days)
+            counts = session_children(parent.count, parent_layout.day_of(self._block_parents(block, size)))
         else:
             weights = None
             if parent.count.weight is not None:
                 # Poisson children spread by a parent column (e.g. an intraday quote rate), read for the block.
-                block_parents = self.rows(parent.table, np.arange(block * PARENT_BLOCK_ROWS, block * PARENT_BLOCK_ROWS + size, dtype=np.int64))
-                weights = to_numpy(block_parents.get(parent.count.weight)).astype(np.float64)
+                weights = to_numpy(self.rows(parent.table, self._block_parents(block, size)).get(parent.count.weight)).astype(np.float64)
             counts = block_counts(parent.count, child_count_key(self.seed, child), block, size, end - first, weights)
         prefix = np.empty(size + 1, dtype=np.int64)
         prefix[0] = first
@@ -171,8 +139,7 @@ class DatasetRuntime:
         ends = np.searchsorted(layout.block_offsets, [child_index.min(), child_index.max()], side="right") - 1
         if ends[0] == ends[1]:  # the usual case: every child in one block of parents
             block = int(ends[0])
-            local = np.searchsorted(self._block_prefix(child, block), child_index, side="right") - 1
-            return block * PARENT_BLOCK_ROWS + local
+            return block * PARENT_BLOCK_ROWS + np.searchsorted(self._block_prefix(child, block), child_index, side="right") - 1
         result = np.empty(child_index.shape, dtype=np.int64)
         blocks = np.searchsorted(layout.block_offsets, child_index, side="right") - 1
         for block in np.unique(blocks):
@@ -215,18 +182,13 @@ class DatasetRuntime:
 class RowSet:
     """Some rows of one table (by index), with each column computed at most once."""
 
-    def __init__(
-        self, runtime: DatasetRuntime, table: str, index: np.ndarray, parent_index: np.ndarray | None, whole: bool = False
-    ) -> None:
+    def __init__(self, runtime: DatasetRuntime, table: str, index: np.ndarray, parent_index: np.ndarray | None) -> None:
         self.runtime = runtime
-        self._whole = whole  # the whole table itself: computes its columns, never reads runtime.whole_table
-        self._inside: bool | None = None
         self.table = table
         self.spec = runtime.spec.tables[table]
         self.index = index
         self._parent_index = parent_index
         self._values: dict[str, Values] = {}
-        self._parents: tuple[RowSet, np.ndarray] | None = None
         # Per-batch caches of generators (child rows shared by aggregates), of several shapes: hence Any.
         self.memo: dict[str, Any] = {}
 
@@ -239,32 +201,11 @@ class RowSet:
             self._parent_index = self.runtime.parent_of(self.table, self.index)
         return self._parent_index
 
-    def parent_rows(self) -> tuple[RowSet, np.ndarray]:
-        """The distinct parent rows of these rows, one row set per batch shared by every column that reads the
-        parent (so a parent column is computed once per parent, not once per child and reader), and the
-        position of each row's parent in it."""
-        if self._parents is None:
-            assert self.spec.parent is not None
-            parents, inverse = distinct(self.parent_index)
-            self._parents = (self.runtime.rows(self.spec.parent.table, parents), inverse)
-        return self._parents
-
-    def _inside_table(self) -> bool:
-        """Whether every row is a row of the table (generators also answer for rows past its end)."""
-        if self._inside is None:
-            rows = self.runtime.layouts[self.table].rows
-            self._inside = bool(len(self.index) == 0 or (self.index.min() >= 0 and self.index.max() < rows))
-        return self._inside
-
     def get(self, column: str) -> Values:
         """The column's values without nulls applied: what other columns compute from."""
         values = self._values.get(column)
         if values is None:
-            whole = None if self._whole or not self._inside_table() else self.runtime.whole_table(self.table, column)
-            if whole is not None:
-                values = take(whole, self.index)
-            else:
-                values = generate_column(self.spec.columns[column], self, self.runtime.key(self.table, column))
+            values = generate_column(self.spec.columns[column], self, self.runtime.key(self.table, column))
             self._values[column] = values
         return values
 

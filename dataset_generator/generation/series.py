@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schemas.series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
+from . import links
 from . import random as rnd
 from .convert import Values, to_numpy
 from .rows import Rows
@@ -122,13 +123,16 @@ def _bridge_paths(column: BrownianBridgeColumn, rows: Rows, key: int) -> tuple[n
     if key in cache:
         return cache[key]
     runtime = rows.runtime
-    parent_rows, inverse = rows.parent_rows()
-    parents = parent_rows.index
+    parents, inverse = links.distinct(rows.parent_index)
     # Every child of every touched parent: the bridge needs the parent's whole path to pin its end.
     child_index, child_parents, counts = runtime.children(rows.table, parents)
     widest = int(counts.max())
     present = np.arange(widest)[None, :] < counts[:, None]
-    children = runtime.rows(rows.table, child_index, child_parents) if column.shocks or column.step_scale else None
+    children = None
+    if column.shocks or column.step_scale:
+        # Usually the batch holds whole parents: its own rows are the children (their columns computed once).
+        same = len(child_index) == len(rows.index) and bool(np.array_equal(child_index, rows.index))
+        children = rows if same else runtime.rows(rows.table, child_index, child_parents)
     shocks = np.zeros((len(parents), widest))
     if column.shocks is not None and children is not None:
         shocks[present] = to_numpy(children.get(column.shocks)).astype(np.float64)
@@ -165,11 +169,12 @@ def brownian_bridge(column: BrownianBridgeColumn, rows: Rows, key: int, after_st
         fraction = cumulative[inverse, step] / np.maximum(cumulative[rows_of, counts][inverse], 1e-300)
     else:
         fraction = step / count
-    parent_rows, _ = rows.parent_rows()
-    start = to_numpy(parent_rows.get(column.start)).astype(np.float64)[inverse]
-    end = to_numpy(parent_rows.get(column.end)).astype(np.float64)[inverse]
+    # The parents' values through the batch's shared parent rows (maybe the whole parent table): `owner`.
+    parent_rows, owner = links.parent_rows(rows)
+    start = to_numpy(parent_rows.get(column.start)).astype(np.float64)[owner]
+    end = to_numpy(parent_rows.get(column.end)).astype(np.float64)[owner]
     volatility = _parameter(column.volatility, parent_rows)
-    volatility = volatility[inverse] if isinstance(volatility, np.ndarray) else volatility
+    volatility = volatility[owner] if isinstance(volatility, np.ndarray) else volatility
     noise = volatility * (paths[inverse, step] - fraction * totals[inverse])
     if column.geometric:
         log_start, log_end = np.log(start), np.log(end)

@@ -24,8 +24,10 @@ from .numeric import (
     ZipfColumn,
 )
 from .people import CountryColumn, PersonColumn
-from .processes import GarchColumn, KeyedRandomColumn
+from .places import PlaceColumn
+from .processes import Ar1Column, MarkovColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
+from .shocks import GarchColumn, KeyedRandomColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
 from .text import FakerColumn, TemplateColumn, UuidColumn
@@ -85,7 +87,10 @@ Column = Annotated[
     | SwitchColumn
     | CalendarEventColumn
     | CountryColumn
-    | PersonColumn,
+    | PersonColumn
+    | Ar1Column
+    | MarkovColumn
+    | PlaceColumn,
     Field(discriminator="gen"),
 ]
 
