@@ -178,6 +178,12 @@ def foreign_key(column: ForeignKeyColumn, rows: Rows, key: int) -> Values:
 def _micros(values: Values, column_type: str) -> np.ndarray:
     """Timestamps as int64 microseconds (dates at their midnight); nulls become 'never'."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if pa.types.is_dictionary(values.type):
+            values = values.dictionary_decode()
+        if pa.types.is_date32(values.type):
+            values = values.cast(pa.int32())
+        elif pa.types.is_timestamp(values.type):
+            values = values.cast(pa.int64())
         values = pc.fill_null(values.cast(pa.int64()), _NEVER).to_numpy()
         if column_type == "date":
             return np.where(values == _NEVER, _NEVER, values * MICROS_PER_DAY)
