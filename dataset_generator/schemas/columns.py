@@ -12,6 +12,7 @@ from .conditional import SwitchBase, TableLookupColumn
 from .derived import ExprColumn
 from .entities import LifecycleColumn, PopularityColumn
 from .keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
+from .market import MarketReferenceColumn, QuotePriceColumn
 from .numeric import (
     BooleanColumn,
     ChoiceColumn,
@@ -26,6 +27,7 @@ from .people import CountryColumn, PersonColumn
 from .places import PlaceColumn
 from .processes import Ar1Column, MarkovColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
+from .shocks import GarchColumn, KeyedRandomColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
 from .text import FakerColumn, TemplateColumn, UuidColumn
@@ -75,6 +77,10 @@ Column = Annotated[
     | BrownianBridgeColumn
     | WalkNextColumn
     | CycleColumn
+    | KeyedRandomColumn
+    | GarchColumn
+    | MarketReferenceColumn
+    | QuotePriceColumn
     | PopularityColumn
     | LifecycleColumn
     | TableLookupColumn
