@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..schemas.columns import Column
-from . import derived, keys, numeric, series, structure, temporal, text
+from . import derived, keys, nested, numeric, series, structure, temporal, text
 from .convert import Values
 from .rows import Rows
 
@@ -49,3 +49,8 @@ GENERATORS: dict[str, Generator] = {
 def generate_column(column: Column, rows: Rows, key: int) -> Values:
     """The values of `column` for `rows`, before nulls are applied."""
     return GENERATORS[column.gen](column, rows, key)
+
+
+# Lists and structs draw their elements and fields through the dispatch itself.
+GENERATORS["list"] = lambda column, rows, key: nested.list_values(column, rows, key, generate_column)
+GENERATORS["struct"] = lambda column, rows, key: nested.struct_values(column, rows, key, generate_column)

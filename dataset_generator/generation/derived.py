@@ -7,16 +7,17 @@ rendering, never the text as written.
 from __future__ import annotations
 
 import polars as pl
+import pyarrow as pa
 
 from ..schemas.derived import ExprColumn
 from ..schemas.sql import parse_expression
-from .convert import Values, arrow_type, to_arrow
+from .convert import Values, arrow_type, column_arrow_type, from_numbers, to_arrow
 from .rows import Rows
 
 
 def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
     expression = parse_expression(column.expr)
-    inputs = {name: pl.from_arrow(to_arrow(rows.get(name), rows.spec.columns[name].type)) for name in expression.columns}
+    inputs = {name: pl.from_arrow(to_arrow(rows.get(name), column_arrow_type(rows.spec.columns[name]))) for name in expression.columns}
     # A constant expression (`NULL`, `'x'`) reads no column: it is evaluated once and repeated.
     frame = pl.DataFrame(inputs, height=len(rows)) if inputs else pl.DataFrame()
     result = frame.select(pl.sql_expr(expression.sql).alias("value")).to_series()
@@ -25,6 +26,11 @@ def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
     arrow = result.to_arrow()
     if column.type == "string":
         return arrow.cast("string")
+    target = column_arrow_type(column)
+    if from_numbers(target):
+        # Decimals, times of day, durations: a number is scaled (exactly, for decimals) by convert.to_arrow.
+        numeric = pa.types.is_integer(arrow.type) or pa.types.is_floating(arrow.type)
+        return arrow if numeric else arrow.cast(target)
     typed = arrow.cast(arrow_type(column.type))
     if typed.null_count:  # SQL NULL stays null: numpy would turn it into NaN
         return typed

@@ -12,7 +12,7 @@ from ..schemas.dataset import DatasetSpec
 from ..schemas.text import FakerColumn
 from . import random as rnd
 from .columns import generate_column
-from .convert import Values, arrow_type, to_arrow
+from .convert import Values, column_arrow_type, to_arrow
 from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, child_counts
 from .vocab import DEFAULT_LOCALE, faker_pool
 
@@ -101,7 +101,7 @@ class DatasetRuntime:
     def arrow_schema(self, table: str) -> pa.Schema:
         columns = self.spec.tables[table].columns
         return pa.schema(
-            [pa.field(name, arrow_type(col.type), nullable=col.null_fraction > 0 or col.nullable) for name, col in columns.items() if not col.hidden]
+            [pa.field(name, column_arrow_type(col), nullable=col.null_fraction > 0 or col.nullable) for name, col in columns.items() if not col.hidden]
         )
 
     def batch(self, table: str, first_row: int, n_rows: int) -> pa.RecordBatch:
@@ -152,4 +152,4 @@ class RowSet:
         null_mask = None
         if spec.null_fraction > 0:
             null_mask = rnd.uniform(rnd.substream(self.runtime.key(self.table, column), 99), self.index) < spec.null_fraction
-        return to_arrow(self.get(column), spec.type, null_mask)
+        return to_arrow(self.get(column), column_arrow_type(spec), null_mask)

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .derived import ExprColumn
 from .keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
+from .nested import ListColumn, StructColumn
 from .numeric import (
     BooleanColumn,
     ChoiceColumn,
@@ -52,6 +53,12 @@ Column = Annotated[
     | RandomWalkColumn
     | BrownianBridgeColumn
     | WalkNextColumn
-    | CycleColumn,
+    | CycleColumn
+    | ListColumn
+    | StructColumn,
     Field(discriminator="gen"),
 ]
+
+# Elements and fields are columns themselves: the nested models resolve their forward name here.
+ListColumn.model_rebuild(_types_namespace={"ElementColumn": Column})
+StructColumn.model_rebuild(_types_namespace={"ElementColumn": Column})

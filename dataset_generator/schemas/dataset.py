@@ -4,26 +4,16 @@ from __future__ import annotations
 
 # Any here: Any: raw input of before-validators; a parameter's default.
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_finite, check_weights, identifier_problem
 from .columns import Column
+from .counts import Amount, ChildCount, Count
 from .temporal import EventTimeColumn
 
 PARTITION_COLUMNS = ("year", "month", "day")
-
-
-def _not_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, not {str(value).lower()}")
-    return value
-
-
-# Counts and sizes: `rows: true` is refused rather than read as 1.
-Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
-Amount = Annotated[float, BeforeValidator(_not_bool)]
 
 
 class TimeSpec(SpecModel):
@@ -46,37 +36,6 @@ class TimeSpec(SpecModel):
             raise ValueError(f"end ({self.end}) is before start ({self.start})")
         check_weights(self.weekday_weights, "weekday_weights", 7)
         return self
-
-
-class ChildCount(SpecModel):
-    distribution: Literal["poisson", "uniform", "fixed"] = "poisson"
-    lam: Amount | None = Field(None, gt=0)
-    low: Count | None = None
-    high: Count | None = None
-    value: Count | None = None
-    min: Count = 0
-    max: Count = 1_000
-
-    @model_validator(mode="after")
-    def _check(self) -> ChildCount:
-        check_finite(lam=self.lam)
-        needed = {"poisson": ("lam",), "uniform": ("low", "high"), "fixed": ("value",)}[self.distribution]
-        missing = [name for name in needed if getattr(self, name) is None]
-        if missing:
-            raise ValueError(f"distribution {self.distribution} needs {', '.join(missing)}")
-        if self.max < self.min:
-            raise ValueError(f"max ({self.max}) is below min ({self.min})")
-        return self
-
-    def expected(self) -> float:
-        """Mean children per parent, after clipping to [min, max] (an estimate for uniform and poisson)."""
-        if self.distribution == "fixed":
-            mean = float(self.value or 0)
-        elif self.distribution == "uniform":
-            mean = ((self.low or 0) + (self.high or 0)) / 2
-        else:
-            mean = float(self.lam or 0)
-        return min(max(mean, self.min), self.max)
 
 
 class ParentSpec(SpecModel):

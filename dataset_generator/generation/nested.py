@@ -1,0 +1,88 @@
+"""Nested values: a list per row (`gen: list`) and named fields per row (`gen: struct`).
+
+A list's length is a count distribution drawn from the row index (as children per parent); element `j` of
+row `r` is drawn by the element spec at the element index `r * (length.max + 1) + j`, so every element is a
+pure function of (seed, table, column, row, position) whatever the batch. A struct's fields are drawn from
+the row itself, each with its own stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..schemas.base import ColumnBase
+from ..schemas.dataset import TableSpec
+from ..schemas.nested import ListColumn, StructColumn
+from . import random as rnd
+from .convert import Values, column_arrow_type, to_arrow
+from .layout import child_counts
+from .rows import Rows, Runtime
+
+# The column dispatch (columns.generate_column), passed in so this module need not import it.
+Dispatch = Callable[[Any, Rows, int], Values]
+
+
+class ElementRows:
+    """The elements of some lists, as the rows an element spec draws from (index: the element index)."""
+
+    def __init__(self, rows: Rows, index: np.ndarray) -> None:
+        self._rows = rows
+        self._index = index
+        self.memo: dict[str, Any] = {}
+
+    @property
+    def table(self) -> str:
+        return self._rows.table
+
+    @property
+    def spec(self) -> TableSpec:
+        return self._rows.spec
+
+    @property
+    def index(self) -> np.ndarray:
+        return self._index
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._rows.runtime
+
+    @property
+    def parent_index(self) -> np.ndarray:
+        raise TypeError("a list element has no parent row")  # unreachable: nested kinds never ask
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def get(self, column: str) -> Values:
+        raise TypeError("a list element reads no other column")  # unreachable: nested kinds never ask
+
+
+def nested_arrow(column: ColumnBase, rows: Rows, key: int, generate: Dispatch) -> pa.Array:
+    """An element's or field's typed values, with its own null_fraction applied."""
+    null_mask = None
+    if column.null_fraction > 0:
+        null_mask = rnd.uniform(rnd.substream(key, 99), rows.index) < column.null_fraction
+    return to_arrow(generate(column, rows, key), column_arrow_type(column), null_mask)
+
+
+def list_values(column: ListColumn, rows: Rows, key: int, generate: Dispatch) -> Values:
+    lengths = child_counts(column.length, rnd.substream(key, 0), rows.index)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    position = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+    element_index = np.repeat(rows.index, lengths) * np.int64(column.length.max + 1) + position
+    elements = nested_arrow(column.element, ElementRows(rows, element_index), rnd.substream(key, 1), generate)
+    list_type = column_arrow_type(column)
+    if total >= 1 << 31:
+        raise OverflowError("more than 2^31 list elements in one batch; lower --chunk-rows")
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), elements, type=list_type)
+
+
+def struct_values(column: StructColumn, rows: Rows, key: int, generate: Dispatch) -> Values:
+    arrays = [nested_arrow(field, rows, rnd.stream_key(key, "field", name), generate) for name, field in column.fields.items()]
+    return pa.StructArray.from_arrays(arrays, fields=list(column_arrow_type(column)))
