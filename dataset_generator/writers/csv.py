@@ -9,8 +9,10 @@ import io
 from typing import ClassVar
 
 import polars as pl
+import pyarrow as pa
 
 from .text import TextFileWriter
+from .types import nested_refused
 
 
 class CsvWriter(TextFileWriter):
@@ -20,6 +22,9 @@ class CsvWriter(TextFileWriter):
     description: ClassVar[str] = "CSV files with a header row, Hive-partitioned, optionally gzip/zstd compressed"
     extension: ClassVar[str] = ".csv"
     format_label: ClassVar[str] = "CSV"
+
+    def unsupported_type(self, data_type: pa.DataType) -> str | None:
+        return nested_refused("CSV", data_type)
 
     def _render(self, frame: pl.DataFrame, header: bool) -> bytes:
         buffer = io.BytesIO()

@@ -52,7 +52,8 @@ def text_codec(options: WriterOptions, format_name: str) -> str | None:
 
 
 def iso_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
-    """Render datetime columns as ISO-8601 strings ('2024-01-01T08:30:00.000000', '+00:00' when zoned).
+    """Render datetime columns as ISO-8601 strings ('2024-01-01T08:30:00.000000', '+00:00' when zoned),
+    durations as ISO-8601 durations ('PT1M30S') and binary values as base64 (text holds no raw bytes).
 
     Polars' own JSON output uses a space separator and variable precision; a fixed format keeps the text
     output identical across writers and parseable by every reader.
@@ -64,6 +65,10 @@ def iso_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
             if dtype.time_zone:
                 fmt += "%:z"
             conversions.append(pl.col(name).dt.to_string(fmt))
+        elif dtype == pl.Binary:  # text has no bytes: base64, which DuckDB's from_base64 reads back
+            conversions.append(pl.col(name).bin.encode("base64"))
+        elif isinstance(dtype, pl.Duration):  # ISO-8601 ("PT1M30S"), as Polars' JSON writes it
+            conversions.append(pl.col(name).dt.to_string("iso"))
     return frame.with_columns(conversions) if conversions else frame
 
 
