@@ -52,8 +52,8 @@ def text_codec(options: WriterOptions, format_name: str) -> str | None:
 
 
 def iso_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
-    """Render datetime columns as ISO-8601 strings ('2024-01-01T08:30:00.000000', '+00:00' when zoned),
-    durations as ISO-8601 durations ('PT1M30S') and binary values as base64 (text holds no raw bytes).
+    """Render datetime columns as ISO-8601 strings ('2024-01-01T08:30:00.000000', '+00:00' when zoned) and
+    binary values as base64 (text holds no raw bytes).
 
     Polars' own JSON output uses a space separator and variable precision; a fixed format keeps the text
     output identical across writers and parseable by every reader.
@@ -67,8 +67,6 @@ def iso_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
             conversions.append(pl.col(name).dt.to_string(fmt))
         elif dtype == pl.Binary:  # text has no bytes: base64, which DuckDB's from_base64 reads back
             conversions.append(pl.col(name).bin.encode("base64"))
-        elif isinstance(dtype, pl.Duration):  # ISO-8601 ("PT1M30S"), as Polars' JSON writes it
-            conversions.append(pl.col(name).dt.to_string("iso"))
     return frame.with_columns(conversions) if conversions else frame
 
 
@@ -133,6 +131,10 @@ class TextEncoder:
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:
+    # A duration is written as its count of the column's unit (as DuckDB reads a Parquet duration: BIGINT).
+    for index, field in enumerate(table.schema):
+        if pa.types.is_duration(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(pa.int64()))
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
     return frame
