@@ -95,6 +95,17 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
                  cli("generate", "ecommerce", "--tables", "customers", "-o", out, "--param", f"customers={customers}",
                      "--compression", "snappy", "--file-rows-target", 250_000, "--workers", workers, "-q"))
         )  # fmt: skip
+    # Start-up (issue 17.3): the CLI's help, and a run so small that start-up is all of it.
+    found.append(Case("start: dataset-generator --help", "start", 1, cli("--help")))
+    found.append(Case("start: transactions 1,000 rows", "start", 1_000,
+                      cli("generate", "transactions", "-o", out, "--param", "rows=1000", "-q")))  # fmt: skip
+    # Every built-in dataset at scale 1, same settings (issue 17.2: each >= 0.45x transactions' rows/s, same run).
+    for dataset in ("transactions", "ecommerce", "market", "sensors", "weather"):
+        found.append(
+            Case(f"dataset {dataset} scale {size:g}, zstd 1, {workers} workers", "datasets", None,
+                 cli("generate", dataset, "-o", out, "--scale", size, "--compression", "zstd", "--compression-level", 1,
+                     "--file-rows-target", 1_000_000, "--workers", workers))
+        )  # fmt: skip
     for faker_rows in (max(500, int(10_000 * min(size, 1.0))), max(1_000, int(20_000 * min(size, 1.0)))):
         found.append(
             Case(f"customers {faker_rows / 1e3:g}k Faker per row, 1 proc", "customers", faker_rows,
@@ -162,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="dataset-generator benchmarks")
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask"], default=None)
+    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask", "datasets", "start"], default=None)
     parser.add_argument(
         "--scratch", default=None, help="Directory for outputs (default: a temporary directory)."
     )
@@ -221,12 +232,23 @@ def _print_ratios(results: list[Result]) -> None:
         if small and large:
             # Cost per row (start-up included) must not grow with size: linear cost, no hidden O(n log n).
             print(f"seconds per row at {labels[1]} vs {labels[0]}: {small / large:.2f}x (target <= 1.10x)")
+    _print_dataset_ratios(results)
     faker, ours_customers = steady_rate(results, "Faker per row"), steady_rate(results, "vocabularies")
     if faker and ours_customers:
         print(
             f"customers with vocabularies vs Faker per row, steady rates (larger minus smaller run): "
             f"{ours_customers:,.0f} vs {faker:,.0f} rows/s = {ours_customers / faker:.0f}x (target >= 300x)"
         )
+
+
+def _print_dataset_ratios(results: list[Result]) -> None:
+    rates = {
+        result.case.name.split()[1]: result.rows / result.seconds for result in results if result.case.group == "datasets"
+    }
+    base = rates.get("transactions")
+    for name, value in rates.items():
+        if base and name != "transactions":
+            print(f"dataset {name} vs transactions, rows/s at the same scale: {value / base:.2f}x (target >= 0.45x)")
 
 
 def steady_rate(results: list[Result], words: str) -> float | None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+if TYPE_CHECKING:  # annotations only: the contracts must not load pyarrow (fast CLI start)
+    import pyarrow as pa
 
 PartitionValues = tuple[tuple[str, str], ...]
 """Hive partition values of one file, in partition-column order: (("year", "2024"), ("month", "01"))."""

@@ -68,7 +68,7 @@ def test_totals_prices_and_line_totals(ecommerce: Path) -> None:
     )
     assert worst < 0.006
     assert scalar(f"select count(*) from {table(ecommerce, 'order_items')} i join {table(ecommerce, 'products')} p using (product_id) where i.unit_price <> p.price") == 0
-    assert scalar(f"select max(abs(line_total - round(qty * unit_price, 2))) from {table(ecommerce, 'order_items')}") < 1e-9
+    assert scalar(f"select max(abs(line_total - round(qty * unit_price * (1 - discount), 2))) from {table(ecommerce, 'order_items')}") < 1e-9
     low, high = query(f"select min(qty), max(qty) from {table(ecommerce, 'order_items')}")[0]
     assert low >= 1 and high <= 10
     low, high = query(f"select min(price), max(price) from {table(ecommerce, 'products')}")[0]
@@ -127,14 +127,15 @@ def test_rhythm_and_skew(ecommerce: Path) -> None:
 
 def test_text_columns_look_real(ecommerce: Path) -> None:
     rows = query(f"select first_name, last_name, email, phone, address, city, country from {table(ecommerce, 'customers')}")
-    email = re.compile(r"^[a-z0-9]+\.[a-z0-9]+\d{1,4}@[a-z.]+\.[a-z]+$")
-    phone = re.compile(r"^\+1-\d{3}-\d{3}-\d{4}$")
+    # Names, phones and cities follow the row's country: tests/test_people.py checks them at the size.
+    email = re.compile(r"^[a-z0-9][a-z0-9._]*[a-z]\d{1,7}@[a-z0-9.-]+\.[a-z]+$")
+    phone = re.compile(r"^\+\d{1,3} \d[\d -]+\d$")
     assert all(email.match(row[2]) for row in rows)
     assert all(phone.match(row[3]) for row in rows)
-    assert all(re.match(r"^\d+ \S", row[4]) for row in rows)
+    assert all(re.search(r"\d", row[4]) for row in rows)  # a street with a house number
     assert len({row[0] for row in rows}) > 300  # a real vocabulary, not a handful of names
     assert len({row[5] for row in rows}) > 300
-    assert all(row[0].lower() in row[2] for row in rows[:50])
+    assert len({row[2] for row in rows}) == len(rows)
     assert {row[6] for row in rows} <= {"US", "CA", "GB", "DE", "FR", "NL", "ES", "IT", "AU", "JP"}
 
 

@@ -6,7 +6,21 @@ from collections.abc import Callable
 from typing import Any
 
 from ..schemas.columns import Column
-from . import derived, keys, nested, numeric, series, structure, temporal, text
+from . import (
+    calendar_events,
+    conditional,
+    derived,
+    keys,
+    lifecycle,
+    nested,
+    numeric,
+    people,
+    popularity,
+    series,
+    structure,
+    temporal,
+    text,
+)
 from .convert import Values
 from .rows import Rows
 
@@ -16,6 +30,8 @@ Generator = Callable[[Any, Rows, int], Values]
 GENERATORS: dict[str, Generator] = {
     "sequence": keys.sequence,
     "foreign_key": keys.foreign_key,
+    "popularity": popularity.popularity,
+    "lifecycle": lifecycle.lifecycle,
     "lookup": keys.lookup,
     "parent": keys.parent,
     "children_sum": keys.children_sum,
@@ -30,6 +46,8 @@ GENERATORS: dict[str, Generator] = {
     "date": temporal.date,
     "timestamp": temporal.timestamp,
     "event_time": temporal.event_time,
+    "country": people.country,
+    "person": people.person,
     "uuid": text.uuid,
     "faker": text.faker,
     "template": text.template,
@@ -43,6 +61,9 @@ GENERATORS: dict[str, Generator] = {
     "brownian_bridge": series.brownian_bridge,
     "walk_next": series.walk_next,
     "cycle": series.cycle,
+    "table_lookup": conditional.table_lookup,
+    "switch": lambda column, rows, key: conditional.switch(column, rows, key, generate_column),
+    "calendar_event": calendar_events.calendar_event,
 }
 
 

@@ -6,7 +6,6 @@ rendering, never the text as written.
 
 from __future__ import annotations
 
-import polars as pl
 import pyarrow as pa
 
 from ..schemas.derived import ExprColumn
@@ -16,6 +15,8 @@ from .rows import Rows
 
 
 def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
+    import polars as pl  # on first use: a run without `expr` columns never pays Polars' import (fast start)
+
     expression = parse_expression(column.expr)
     inputs = {name: pl.from_arrow(to_arrow(rows.get(name), column_arrow_type(rows.spec.columns[name]))) for name in expression.columns}
     # A constant expression (`NULL`, `'x'`) reads no column: it is evaluated once and repeated.

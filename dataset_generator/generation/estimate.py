@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..errors import SizeLimitError
 from ..schemas.dataset import DatasetSpec, TableSpec, TimeSpec
 from ..schemas.text import UuidColumn
+from .calendar import EPOCH, day_factors
 from .layout import table_order
 
 MAX_BYTES = 10**15  # 1 PB
@@ -52,7 +53,12 @@ def estimate_rows(spec: DatasetSpec) -> dict[str, float]:
 def _time_rows(time: TimeSpec) -> float:
     if time.rows is not None:
         return float(time.rows)
-    return float(time.per_day or 0) * ((time.end - time.start).days + 1)
+    days = (time.end - time.start).days + 1
+    if time.seasonality is None and not time.events and time.trend is None:
+        return float(time.per_day or 0) * days
+    # A calendar or a trend shapes the days: their factors, one number per day like the layout's.
+    first = (time.start - EPOCH).days
+    return float(time.per_day or 0) * float(day_factors(time, first, days).sum())
 
 
 def _time_root(spec: DatasetSpec, table: str) -> TimeSpec | None:

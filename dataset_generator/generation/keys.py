@@ -6,10 +6,8 @@ be generated alone.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..schemas.keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
-from . import random as rnd
+from . import popularity
 from .convert import Values, to_numpy
 from .rows import Rows
 from .structure import aggregate_children
@@ -20,19 +18,7 @@ def sequence(column: SequenceColumn, rows: Rows, key: int) -> Values:
 
 
 def foreign_key(column: ForeignKeyColumn, rows: Rows, key: int) -> Values:
-    target = rows.runtime.spec.tables[column.table].columns[column.column]
-    assert isinstance(target, SequenceColumn)
-    referenced_rows = rows.runtime.layouts[column.table].rows
-    if referenced_rows == 0:
-        raise ValueError(f"foreign key {rows.table}.{column.column} points into empty table {column.table!r}")
-    if column.distribution == "cycle":
-        index = rows.index % referenced_rows
-    elif column.distribution == "zipf":
-        ranks = rnd.zipf_rank(key, rows.index, referenced_rows, column.a)
-        index = rnd.scatter(ranks, referenced_rows, rnd.substream(key, 7))
-    else:
-        index = np.floor(rnd.uniform(key, rows.index) * referenced_rows).astype(np.int64)
-    return target.start + index * target.step
+    return popularity.foreign_key(column, rows, key)
 
 
 def lookup(column: LookupColumn, rows: Rows, key: int) -> Values:
@@ -40,8 +26,12 @@ def lookup(column: LookupColumn, rows: Rows, key: int) -> Values:
     assert isinstance(via, ForeignKeyColumn)
     target = rows.runtime.spec.tables[via.table].columns[via.column]
     assert isinstance(target, SequenceColumn)
-    referenced = (to_numpy(rows.get(column.via)) - target.start) // target.step
-    return rows.runtime.rows(via.table, referenced).get(column.column)
+    # Lookups through one foreign key share the referenced rows, so each of their columns computes once.
+    cache: dict[str, Rows] = rows.memo.setdefault("lookup_rows", {})
+    if column.via not in cache:
+        referenced = (to_numpy(rows.get(column.via)) - target.start) // target.step
+        cache[column.via] = rows.runtime.rows(via.table, referenced)
+    return cache[column.via].get(column.column)
 
 
 def parent(column: ParentColumn, rows: Rows, key: int) -> Values:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SizeLimitError
-from ..schemas.dataset import ChildCount, DatasetSpec, TimeSpec
+from ..schemas.dataset import DatasetSpec, TimeSpec
 from . import random as rnd
+from .calendar import day_factors
+from .children import PARENT_BLOCK_ROWS, block_sizes, block_totals
 
 EPOCH = dt.date(1970, 1, 1)
-# Parents per block in a child layout. Fixed, never tied to chunk size: the layout must not depend on it.
-PARENT_BLOCK_ROWS = 65_536
-# A child layout holds one offset per block of parents and draws every parent's count once: beyond this many
-# blocks (about 1.1 * 10^12 parents) it would take hours and gigabytes, whatever `force` says.
+# A child layout holds one offset per block of parents: beyond this many blocks (about 1.1 * 10^12 parents) its
+# offsets alone take more memory than a plan should, whatever `force` says.
 MAX_PARENT_BLOCKS = 1 << 24
 
 
@@ -58,19 +58,10 @@ class ChildLayout:
 Layout = PlainLayout | TimeLayout | ChildLayout
 
 
-def weekday_factors(first_day: int, days: int, weekday_weights: list[float] | None) -> np.ndarray:
-    """Relative weight of each day; 1970-01-01 was a Thursday (weekday 3, Monday = 0)."""
-    if weekday_weights is None:
-        return np.ones(days)
-    weights = np.asarray(weekday_weights, dtype=np.float64)
-    weights = weights / weights.mean()
-    return weights[(np.arange(first_day, first_day + days) + 3) % 7]
-
-
 def time_layout(time: TimeSpec, seed: int, table: str) -> TimeLayout:
     first_day = day_number(time.start)
     days = day_number(time.end) - first_day + 1
-    factors = weekday_factors(first_day, days, time.weekday_weights)
+    factors = day_factors(time, first_day, days)  # weekday × seasonality × events × trend
     day_index = np.arange(days, dtype=np.int64)
     if time.per_day is not None:
         if time.per_day * float(factors.max(initial=1.0)) * 2 * days >= 2.0**62:
@@ -95,18 +86,6 @@ def apportion(total: int, weights: np.ndarray) -> np.ndarray:
     return counts
 
 
-def child_counts(count: ChildCount, key: int, parent_index: np.ndarray) -> np.ndarray:
-    """Children per parent row, a pure function of the parent's index."""
-    if count.distribution == "poisson":
-        values = rnd.poisson(key, parent_index, float(count.lam or 0))
-    elif count.distribution == "uniform":
-        low, high = int(count.low or 0), int(count.high or 0)
-        values = low + np.floor(rnd.uniform(key, parent_index) * (high - low + 1)).astype(np.int64)
-    else:
-        values = np.full(parent_index.shape, int(count.value or 0), dtype=np.int64)
-    return np.clip(values, count.min, count.max)
-
-
 def child_count_key(seed: int, table: str) -> int:
     return rnd.stream_key(seed, table, "__children__")
 
@@ -122,10 +101,7 @@ def child_layout(spec: DatasetSpec, seed: int, table: str, parent_rows: int) -> 
             f"at most {MAX_PARENT_BLOCKS * PARENT_BLOCK_ROWS:,} parent rows; lower the sizes (scale, rows parameters)"
         )
     offsets = np.zeros(blocks + 1, dtype=np.int64)
-    for block in range(blocks):
-        start = block * PARENT_BLOCK_ROWS
-        stop = min(parent_rows, start + PARENT_BLOCK_ROWS)
-        offsets[block + 1] = offsets[block] + child_counts(parent.count, key, np.arange(start, stop, dtype=np.int64)).sum()
+    np.cumsum(block_totals(parent.count, key, block_sizes(parent_rows)), out=offsets[1:])
     return ChildLayout(rows=int(offsets[-1]), parent=parent.table, parent_rows=parent_rows, block_offsets=offsets)
 
 

@@ -15,11 +15,11 @@ import numpy as np
 import pyarrow as pa
 
 from ..schemas.base import ColumnBase
+from ..schemas.counts import ChildCount
 from ..schemas.dataset import TableSpec
 from ..schemas.nested import ListColumn, StructColumn
 from . import random as rnd
 from .convert import Values, column_arrow_type, to_arrow
-from .layout import child_counts
 from .rows import Rows, Runtime
 
 # The column dispatch (columns.generate_column), passed in so this module need not import it.
@@ -69,8 +69,20 @@ def nested_arrow(column: ColumnBase, rows: Rows, key: int, generate: Dispatch) -
     return to_arrow(generate(column, rows, key), column_arrow_type(column), null_mask)
 
 
+def list_lengths(count: ChildCount, key: int, index: np.ndarray) -> np.ndarray:
+    """Elements per list, each a pure function of its row index, clipped to [min, max]."""
+    if count.distribution == "poisson":
+        values = rnd.poisson(key, index, float(count.lam or 0))
+    elif count.distribution == "uniform":
+        low, high = int(count.low or 0), int(count.high or 0)
+        values = low + np.floor(rnd.uniform(key, index) * (high - low + 1)).astype(np.int64)
+    else:
+        values = np.full(index.shape, int(count.value or 0), dtype=np.int64)
+    return np.clip(values, count.min, count.max)
+
+
 def list_values(column: ListColumn, rows: Rows, key: int, generate: Dispatch) -> Values:
-    lengths = child_counts(column.length, rnd.substream(key, 0), rows.index)
+    lengths = list_lengths(column.length, rnd.substream(key, 0), rows.index)
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     total = int(offsets[-1])

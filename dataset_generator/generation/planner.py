@@ -131,16 +131,17 @@ def make_plan(
 
 
 def select_tables(spec: DatasetSpec, tables: list[str] | None) -> list[str]:
-    """The tables to plan, in the order given (all of them for None or an empty list).
+    """The tables to plan, in the order given (all but the hidden ones for None or an empty list).
 
     Raises:
         ParameterError: a name is not a table of the spec.
     """
+    written = [name for name, table in spec.tables.items() if not table.hidden]  # hidden tables are never written
     if not tables:
-        return list(spec.tables)
-    unknown = [name for name in tables if name not in spec.tables]
+        return written
+    unknown = [name for name in tables if name not in written]
     if unknown:
-        raise ParameterError(f"unknown table {unknown[0]!r} in {spec.name}; its tables are {', '.join(spec.tables)}")
+        raise ParameterError(f"unknown table {unknown[0]!r} in {spec.name}; its tables are {', '.join(written)}")
     return list(dict.fromkeys(tables))
 
 

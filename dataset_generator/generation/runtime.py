@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,10 +12,14 @@ import pyarrow as pa
 from ..schemas.dataset import DatasetSpec
 from ..schemas.text import FakerColumn
 from . import random as rnd
+from .children import PARENT_BLOCK_ROWS, block_counts
 from .columns import generate_column
 from .convert import Values, column_arrow_type, to_arrow
-from .layout import PARENT_BLOCK_ROWS, ChildLayout, Layout, child_count_key, child_counts
+from .layout import ChildLayout, Layout, child_count_key
 from .vocab import DEFAULT_LOCALE, faker_pool
+
+# Block prefixes kept per runtime: a few tasks' worth (each is 512 KiB).
+_CACHED_BLOCKS = 8
 
 
 class DatasetRuntime:
@@ -27,6 +32,12 @@ class DatasetRuntime:
         self.layouts = layouts
         # Per-process caches of generators (saved walk levels), of several shapes: hence Any.
         self.memo: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Block prefixes are cheap to recompute and large to ship: a worker builds its own.
+        state = self.__dict__.copy()
+        state["memo"] = {name: value for name, value in self.memo.items() if name != "block_prefix"}
+        return state
 
     def key(self, table: str, column: str) -> int:
         return rnd.stream_key(self.seed, table, column)
@@ -51,19 +62,39 @@ class DatasetRuntime:
         return layout
 
     def child_counts(self, child: str, parent_index: np.ndarray) -> np.ndarray:
-        parent = self.spec.tables[child].parent
-        assert parent is not None
-        return child_counts(parent.count, child_count_key(self.seed, child), parent_index)
+        """Children of each parent (from its block's split of the block total)."""
+        result = np.empty(parent_index.shape, dtype=np.int64)
+        blocks = parent_index // PARENT_BLOCK_ROWS
+        for block in np.unique(blocks):
+            mask = blocks == block
+            prefix = self._block_prefix(child, int(block))
+            local = parent_index[mask] - block * PARENT_BLOCK_ROWS
+            result[mask] = prefix[local + 1] - prefix[local]
+        return result
 
     def _block_prefix(self, child: str, block: int) -> np.ndarray:
-        """First child row of every parent in `block`, plus the block's end (length block rows + 1)."""
+        """First child row of every parent in `block`, plus the block's end (length block rows + 1).
+
+        Kept for the last few blocks asked (a task reads the same block for counts, starts and parents)."""
+        cache: dict[tuple[str, int], np.ndarray] = self.memo.setdefault("block_prefix", {})
+        found = cache.get((child, block))
+        if found is not None:
+            return found
         layout = self._child_layout(child)
-        start = block * PARENT_BLOCK_ROWS
-        stop = min(layout.parent_rows, start + PARENT_BLOCK_ROWS)
-        prefix = np.empty(stop - start + 1, dtype=np.int64)
-        prefix[0] = layout.block_offsets[block]
-        np.cumsum(self.child_counts(child, np.arange(start, stop, dtype=np.int64)), out=prefix[1:])
-        prefix[1:] += prefix[0]
+        parent = self.spec.tables[child].parent
+        assert parent is not None
+        size = min(layout.parent_rows - block * PARENT_BLOCK_ROWS, PARENT_BLOCK_ROWS)
+        first, end = int(layout.block_offsets[block]), int(layout.block_offsets[block + 1])
+        counts = block_counts(parent.count, child_count_key(self.seed, child), block, size, end - first)
+        prefix = np.empty(size + 1, dtype=np.int64)
+        prefix[0] = first
+        np.cumsum(counts, out=prefix[1:])
+        prefix[1:] += first
+        if len(cache) >= _CACHED_BLOCKS:
+            # Another thread may be evicting too: losing a cached block only costs its recomputation.
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                cache.pop(next(iter(cache)))
+        cache[(child, block)] = prefix
         return prefix
 
     def first_child(self, child: str, parent_index: np.ndarray) -> np.ndarray:

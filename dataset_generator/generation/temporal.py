@@ -6,8 +6,9 @@ import numpy as np
 
 from ..schemas.temporal import DateColumn, EventTimeColumn, TimestampColumn, TimeWeights
 from . import random as rnd
+from .calendar import weekday_factors
 from .convert import Values
-from .layout import TimeLayout, day_number, weekday_factors
+from .layout import TimeLayout, day_number
 from .rows import Rows
 
 MICROS_PER_DAY = 86_400 * 1_000_000

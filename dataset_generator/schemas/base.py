@@ -73,11 +73,22 @@ class TableView(Protocol):
     def parent(self) -> ParentView | None: ...
 
 
+class LookupTableView(Protocol):
+    """What a column's cross-reference checks read of a lookup table (schemas/conditional.py)."""
+
+    def keys(self) -> list[str]: ...
+
+    def fields(self) -> set[str]: ...
+
+
 class SpecView(Protocol):
-    """What a column's cross-reference checks read of the dataset: its tables by name."""
+    """What a column's cross-reference checks read of the dataset: its tables and lookup tables by name."""
 
     @property
     def tables(self) -> Mapping[str, TableView]: ...
+
+    @property
+    def lookup_tables(self) -> Mapping[str, LookupTableView]: ...
 
 
 class ColumnBase(SpecModel):

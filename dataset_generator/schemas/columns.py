@@ -6,7 +6,11 @@ from typing import Annotated
 
 from pydantic import Field
 
+from .base import ColumnBase
+from .calendar import CalendarEventColumn
+from .conditional import SwitchBase, TableLookupColumn
 from .derived import ExprColumn
+from .entities import LifecycleColumn, PopularityColumn
 from .keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from .nested import ListColumn, StructColumn
 from .numeric import (
@@ -19,10 +23,26 @@ from .numeric import (
     UniformColumn,
     ZipfColumn,
 )
+from .people import CountryColumn, PersonColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
 from .text import FakerColumn, TemplateColumn, UuidColumn
+
+
+class SwitchColumn(SwitchBase):
+    """A column whose generator depends on the value of the `by` column: `cases` maps each value (as text) to
+    a column spec without `type` (it takes the switch's), `default` covers the other values."""
+
+    cases: dict[str, Column] = Field(min_length=1)
+    default: Column | None = None
+
+    def branches(self) -> dict[str, ColumnBase]:
+        found: dict[str, ColumnBase] = dict(self.cases)
+        if self.default is not None:
+            found[""] = self.default
+        return found
+
 
 Column = Annotated[
     SequenceColumn
@@ -54,11 +74,20 @@ Column = Annotated[
     | BrownianBridgeColumn
     | WalkNextColumn
     | CycleColumn
+    | PopularityColumn
+    | LifecycleColumn
+    | TableLookupColumn
+    | SwitchColumn
+    | CalendarEventColumn
+    | CountryColumn
+    | PersonColumn
     | ListColumn
     | StructColumn,
     Field(discriminator="gen"),
 ]
 
+
 # Elements and fields are columns themselves: the nested models resolve their forward name here.
 ListColumn.model_rebuild(_types_namespace={"ElementColumn": Column})
 StructColumn.model_rebuild(_types_namespace={"ElementColumn": Column})
+SwitchColumn.model_rebuild()

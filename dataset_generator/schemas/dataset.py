@@ -9,7 +9,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_finite, check_weights, identifier_problem
+from .calendar import CalendarEvent, Seasonality, Trend
 from .columns import Column
+from .conditional import LookupTableSpec
 from .counts import Amount, ChildCount, Count
 from .temporal import EventTimeColumn
 
@@ -26,6 +28,10 @@ class TimeSpec(SpecModel):
     rows: Count | None = None
     weekday_weights: list[float] | None = None
     daily_noise: float = Field(0.0, ge=0.0, lt=1.0)
+    # Calendars and trends (schemas/calendar.py): factors of rows per day, multiplied with the weekday's.
+    seasonality: Seasonality | None = None
+    events: list[CalendarEvent] = Field(default_factory=list)
+    trend: Trend | None = None
 
     @model_validator(mode="after")
     def _check(self) -> TimeSpec:
@@ -54,6 +60,7 @@ def _check_names(kind: str, names: Any) -> Any:
 
 class TableSpec(SpecModel):
     description: str = ""
+    hidden: bool = False  # never written (not in the plan's files), but foreign keys and lookups may read it
     rows: Count | None = None
     time: TimeSpec | None = None
     parent: ParentSpec | None = None
@@ -108,6 +115,7 @@ class DatasetSpec(SpecModel):
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
     tables: dict[str, TableSpec] = Field(min_length=1)
     checks: list[str] = Field(default_factory=list)  # SQL predicates across tables, evaluated by `validate`
+    lookup_tables: dict[str, LookupTableSpec] = Field(default_factory=dict)  # reference rows read by table_lookup
 
     @field_validator("name")
     @classmethod
@@ -125,3 +133,8 @@ class DatasetSpec(SpecModel):
     @classmethod
     def _check_parameter_names(cls, value: Any) -> Any:
         return _check_names("parameter", value)
+
+    @field_validator("lookup_tables", mode="before")
+    @classmethod
+    def _check_lookup_names(cls, value: Any) -> Any:
+        return _check_names("lookup table", value)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .base import ColumnBase, ColumnType, SpecView, parent_table
+from .base import ColumnBase, ColumnType, SpecModel, SpecView, parent_table
 
 
 class SequenceColumn(ColumnBase):
@@ -16,13 +16,46 @@ class SequenceColumn(ColumnBase):
     step: int = Field(1, ge=1)
 
 
+class Eligible(SpecModel):
+    """Only rows of the referenced table that exist at this row's time `at`: `since` <= at (and at < `until`)."""
+
+    at: str  # a timestamp or date column of this table
+    since: str | None = None  # a timestamp or date column of the referenced table: when the entity appears
+    until: str | None = None  # ... and when it leaves (null: never)
+
+    @model_validator(mode="after")
+    def _check(self) -> Eligible:
+        if self.since is None and self.until is None:
+            raise ValueError("eligible needs since, until or both")
+        return self
+
+
 class ForeignKeyColumn(ColumnBase):
     gen: Literal["foreign_key"]
     type: ColumnType = "int64"
     table: str
     column: str
-    distribution: Literal["uniform", "zipf", "cycle"] = "uniform"  # cycle: row r refers to row r % rows
+    # cycle: row r refers to row r % rows; popularity: in proportion to the `weight` column (gen: popularity)
+    distribution: Literal["uniform", "zipf", "cycle", "popularity"] = "uniform"
     a: float = Field(1.1, gt=0)  # Zipf exponent
+    weight: str | None = None  # popularity: a `gen: popularity` column of the referenced table
+    eligible: Eligible | None = None  # only entities that exist at this row's time
+    distinct_within_parent: bool = False  # children of one parent never share a value
+
+    @model_validator(mode="after")
+    def _check_options(self) -> ForeignKeyColumn:
+        if (self.distribution == "popularity") != (self.weight is not None):
+            raise ValueError("distribution popularity needs weight: (a gen popularity column), and weight needs it")
+        if self.distribution == "cycle" and (self.eligible is not None or self.distinct_within_parent):
+            raise ValueError("distribution cycle cannot be combined with eligible or distinct_within_parent")
+        return self
+
+    def dependencies(self, spec: SpecView, table: str) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        if self.eligible is not None:
+            found.append((table, self.eligible.at))
+            found += [(self.table, name) for name in (self.eligible.since, self.eligible.until) if name]
+        return found
 
     def reference_error(self, spec: SpecView, table: str) -> str | None:
         target = spec.tables.get(self.table)
@@ -30,7 +63,24 @@ class ForeignKeyColumn(ColumnBase):
             return f"foreign key to missing table {self.table!r}"
         if not isinstance(target.columns.get(self.column), SequenceColumn):
             return f"foreign key must reference a sequence column; {self.table}.{self.column} is not one"
+        if self.weight is not None and getattr(target.columns.get(self.weight), "gen", None) != "popularity":
+            return f"weight {self.weight!r} must name a gen popularity column of table {self.table!r}"
+        if self.distinct_within_parent and parent_table(spec, table) is None:
+            return "distinct_within_parent needs the table to declare parent:"
+        if self.eligible is not None:
+            return _eligible_error(self.eligible, spec, table, self.table)
         return None
+
+
+def _eligible_error(eligible: Eligible, spec: SpecView, table: str, target: str) -> str | None:
+    at = spec.tables[table].columns.get(eligible.at)
+    if at is None or at.type not in ("timestamp", "date"):
+        return f"eligible at {eligible.at!r} must be a timestamp or date column of this table"
+    for name in (eligible.since, eligible.until):
+        column = spec.tables[target].columns.get(name) if name else None
+        if name and (column is None or column.type not in ("timestamp", "date")):
+            return f"eligible {name!r} must be a timestamp or date column of table {target!r}"
+    return None
 
 
 class LookupColumn(ColumnBase):

@@ -14,6 +14,8 @@ _COLUMN = re.compile(r"column '([^']+)'")
 _FIELD = re.compile(r"field '([^']+)'")
 _COLUMN_CYCLE = re.compile(r"column cycle ([^.\s]+)\.(\S+) ->")
 _PLACEHOLDER = re.compile(r"(\$\{[^{}]+\})")
+# "lookup table 'words': ..." or pydantic's "lookup_tables.words.rows: ..."
+_LOOKUP_TABLE = re.compile(r"lookup(?: table '([^']+)'|_tables\.([^.:\s]+))(?:\.([^.:\s]+))?")
 
 
 def line_map(text: str) -> dict[NodePath, int]:
@@ -44,13 +46,20 @@ def line_map(text: str) -> dict[NodePath, int]:
 def error_line(message: str, text: str) -> int | None:
     """The line an error message is about, from the table/column/field (or placeholder) it names."""
     lines = line_map(text)
+    lookup = _LOOKUP_TABLE.match(message.split(": ", 1)[-1])
+    if lookup is not None:
+        path: NodePath = ("lookup_tables", *(part for part in lookup.groups() if part))
+        while path:
+            if path in lines:
+                return lines[path]
+            path = path[:-1]
     cycle = _COLUMN_CYCLE.search(message)
     table_match = _TABLE.search(message)
     column_match = _COLUMN.search(message)
     table = cycle.group(1) if cycle else table_match.group(1) if table_match else None
     column = cycle.group(2) if cycle else column_match.group(1) if column_match else None
     if table is not None:
-        path: NodePath = ("tables", table)
+        path = ("tables", table)
         if column is not None:
             path = (*path, "columns", column)
         field = _FIELD.search(message)

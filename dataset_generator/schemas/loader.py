@@ -19,6 +19,7 @@ from .base import identifier_problem
 from .dataset import DatasetSpec, ParameterSpec
 from .expressions import ExpressionError, evaluate
 from .lines import with_line
+from .lookup_files import read_lookup_files
 from .source import MAX_SPEC_BYTES, decode_spec, parse_spec
 from .validate import check_references
 
@@ -123,6 +124,7 @@ def resolve_spec(raw: dict[str, Any], source: str, *, scale: float, params: Mapp
         known = ", ".join(sorted(declared)) or "none"
         raise ParameterError(f"unknown parameter {unknown[0]!r} for {raw.get('name', source)}; known parameters: {known}")
     values = {name: _parameter_value(name, spec, params, scale) for name, spec in declared.items()}
+    raw = read_lookup_files(raw, source)
     substituted = _substitute({key: value for key, value in raw.items() if key != "parameters"}, values, source)
     substituted["parameters"] = raw.get("parameters") or {}
     try:

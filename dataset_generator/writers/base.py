@@ -21,9 +21,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, ClassVar
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
 from ..errors import WriterError
@@ -31,6 +29,9 @@ from ..options import WriterOptions
 from ..storage import S3Config, Storage, open_storage
 from .targets import WriterTarget, build_target
 from .types import check_table_types
+
+if TYPE_CHECKING:  # annotations only: importing the writers' protocol must not load pyarrow (fast CLI start)
+    import pyarrow as pa
 
 SUCCESS_MARKER = "_SUCCESS"
 """The manifest a file table's commit writes last, inside the table directory."""
