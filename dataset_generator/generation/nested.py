@@ -8,7 +8,7 @@ the row itself, each with its own stream.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,16 @@ class ElementRows:
 
     def get(self, column: str) -> Values:
         raise TypeError("a list element reads no other column")  # unreachable: nested kinds never ask
+
+
+def walk_columns(columns: Iterable[ColumnBase]) -> Iterator[ColumnBase]:
+    """The columns and, inside lists and structs, their elements and fields."""
+    for column in columns:
+        yield column
+        if isinstance(column, ListColumn):
+            yield from walk_columns([column.element])
+        elif isinstance(column, StructColumn):
+            yield from walk_columns(column.fields.values())
 
 
 def nested_arrow(column: ColumnBase, rows: Rows, key: int, generate: Dispatch) -> pa.Array:

@@ -16,6 +16,7 @@ from .children import PARENT_BLOCK_ROWS, block_counts
 from .columns import generate_column
 from .convert import Values, column_arrow_type, to_arrow
 from .layout import ChildLayout, Layout, child_count_key
+from .nested import walk_columns
 from .vocab import DEFAULT_LOCALE, faker_pool
 
 # Block prefixes kept per runtime: a few tasks' worth (each is 512 KiB).
@@ -51,7 +52,7 @@ class DatasetRuntime:
     def warm_vocabularies(self) -> None:
         """Build every Faker pool the spec uses, once, before workers start."""
         for table in self.spec.tables.values():
-            for column in table.columns.values():
+            for column in walk_columns(table.columns.values()):
                 if isinstance(column, FakerColumn):
                     faker_pool(column.provider, self.faker_locale(column), column.pool_size)
 
