@@ -242,3 +242,46 @@ def test_element_positions_draw_independent_values(tmp_path: Path) -> None:
     assert all(abs(value) < 0.05 for value in corr)
     values = np.array(query(f"SELECT unnest(v) FROM read_parquet('{glob}')"), dtype=np.float64).ravel()
     assert len(np.unique(values)) == len(values) and math.isclose(values.mean(), 0.5, abs_tol=0.01)
+
+
+def test_decimal_money_flows_through_lookups_expressions_and_sums(tmp_path: Path) -> None:
+    """Decimal prices looked up by order lines, an `expr` line total and a `children_sum` order total: every
+    value is an exact cent and each total is exactly the sum of its lines (DuckDB's decimal arithmetic)."""
+    money = "decimal(12,2)"
+    spec = {
+        "name": "shop",
+        "tables": {
+            "products": {"rows": 50, "columns": {
+                "product_id": {"gen": "sequence", "start": 1},
+                "price": {"gen": "lognormal", "mean": 3, "sigma": 1, "min": 0.99, "max": 4999.99, "type": money},
+            }},
+            "orders": {"rows": 400, "columns": {
+                "order_id": {"gen": "sequence", "start": 1},
+                "total": {"gen": "children_sum", "table": "items", "column": "line_total", "round": 2, "type": money},
+            }},
+            "items": {"parent": {"table": "orders", "count": {"distribution": "poisson", "lam": 3, "min": 1}}, "columns": {
+                "order_id": {"gen": "parent", "column": "order_id", "type": "int64"},
+                "product_id": {"gen": "foreign_key", "table": "products", "column": "product_id", "type": "int64"},
+                "qty": {"gen": "uniform", "low": 1, "high": 5, "type": "int32"},
+                "unit_price": {"gen": "lookup", "via": "product_id", "column": "price", "type": money},
+                "discount": {"gen": "choice", "values": [0, 0.1, 0.15], "type": "float64"},
+                "line_total": {"gen": "expr", "expr": "ROUND(qty * unit_price * (1 - discount), 2)", "type": money},
+            }},
+        },
+    }  # fmt: skip
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    generate(path, create_writer("parquet", str(tmp_path / "out")), workers=1)
+    items, orders, products = (parquet_glob(tmp_path / "out", name) for name in ("items", "orders", "products"))
+    assert query(f"SELECT DISTINCT typeof(unit_price), typeof(line_total) FROM read_parquet('{items}')") == [("DECIMAL(12,2)", "DECIMAL(12,2)")]
+    mismatched = query(
+        f"SELECT count(*) FROM read_parquet('{orders}') o JOIN (SELECT order_id, sum(line_total) AS s FROM read_parquet('{items}') "
+        "GROUP BY 1) i USING (order_id) WHERE o.total <> i.s"
+    )[0][0]
+    assert mismatched == 0
+    wrong_price = query(
+        f"SELECT count(*) FROM read_parquet('{items}') i JOIN read_parquet('{products}') p USING (product_id) WHERE i.unit_price <> p.price"
+    )[0][0]
+    assert wrong_price == 0
+    off = query(f"SELECT max(abs(line_total - ROUND(qty * unit_price * (1 - discount), 2))) FROM read_parquet('{items}')")[0][0]
+    assert off < 0.0101  # a half cent may round either way between Polars and DuckDB (doubles here)

@@ -29,9 +29,13 @@ def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
         return arrow.cast("string")
     target = column_arrow_type(column)
     if from_numbers(target):
-        # Decimals, times of day, durations: a number is scaled (exactly, for decimals) by convert.to_arrow.
-        numeric = pa.types.is_integer(arrow.type) or pa.types.is_floating(arrow.type)
-        return arrow if numeric else arrow.cast(target)
+        # Decimals, times of day, durations are numbers until written (convert.to_arrow scales them, exactly for
+        # decimals), as every numeric kind makes them: other columns (children_sum, lookup) read float64s.
+        if pa.types.is_decimal(arrow.type):
+            arrow = arrow.cast(pa.float64())
+        if not (pa.types.is_integer(arrow.type) or pa.types.is_floating(arrow.type)):
+            return arrow.cast(target)
+        return arrow if arrow.null_count else arrow.to_numpy(zero_copy_only=False)
     typed = arrow.cast(arrow_type(column.type))
     if typed.null_count:  # SQL NULL stays null: numpy would turn it into NaN
         return typed
