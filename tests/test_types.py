@@ -13,12 +13,16 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dataset_generator.api import generate
+from dataset_generator.generation.convert import column_arrow_type
 from dataset_generator.generation.layout import build_layouts
 from dataset_generator.generation.runtime import DatasetRuntime
 from dataset_generator.schemas.loader import load_schema
 from dataset_generator.schemas.types import normalize_type, parse_type
+from dataset_generator.validation.checks import duckdb_type
 from dataset_generator.writers.registry import create_writer
 from tests.helpers import parquet_glob, query, run_cli
 
@@ -285,3 +289,45 @@ def test_decimal_money_flows_through_lookups_expressions_and_sums(tmp_path: Path
     assert wrong_price == 0
     off = query(f"SELECT max(abs(line_total - ROUND(qty * unit_price * (1 - discount), 2))) FROM read_parquet('{items}')")[0][0]
     assert off < 0.0101  # a half cent may round either way between Polars and DuckDB (doubles here)
+
+
+def _leaf() -> st.SearchStrategy[dict]:
+    numeric = st.sampled_from(["int8", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64",
+                               "decimal(9,2)", "decimal(38,6)", "time"])  # fmt: skip
+    return st.one_of(
+        numeric.map(lambda kind: {"gen": "uniform", "low": 0, "high": 100, "type": kind}),
+        st.sampled_from(["string", "binary"]).map(lambda kind: {"gen": "uuid", "type": kind}),
+        st.just({"gen": "boolean", "p": 0.3, "null_fraction": 0.2}),
+        st.sampled_from(["s", "ms", "us", "ns"]).map(
+            lambda unit: {"gen": "timestamp", "start": "2024-01-01", "end": "2024-01-09", "unit": unit}
+        ),
+        st.just({"gen": "gamma", "shape": 2, "type": "duration", "unit": "ms"}),
+    )
+
+
+def _nested(children: st.SearchStrategy[dict]) -> st.SearchStrategy[dict]:
+    lists = st.tuples(children, st.integers(0, 3)).map(
+        lambda pair: {"gen": "list", "length": {"distribution": "uniform", "low": 0, "high": pair[1]}, "element": pair[0]}
+    )
+    structs = st.lists(children, min_size=1, max_size=3).map(
+        lambda fields: {"gen": "struct", "fields": {f"f{i}": field for i, field in enumerate(fields)}}
+    )
+    return st.one_of(lists, structs)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(column=st.recursive(_leaf(), _nested, max_leaves=6), null_fraction=st.sampled_from([0.0, 0.3]))
+def test_random_nested_types_generate_deterministically_and_read_back(tmp_path: Path, column: dict, null_fraction: float) -> None:
+    """Any nesting of any types: the Arrow type is the type string's, any batching gives the same values, and
+    DuckDB reads the Parquet file with the types `validate` expects."""
+    column = {**column, "null_fraction": null_fraction}
+    path = _spec(tmp_path, {"x": column}, rows=200, name=f"h{abs(hash(str(column)))}")
+    spec = load_schema(path)
+    runtime = DatasetRuntime(spec, 3, build_layouts(spec, 3))
+    whole = pa.Table.from_batches([runtime.batch("t", 0, 200)])
+    assert whole.schema.field("x").type == column_arrow_type(spec.tables["t"].columns["x"])
+    assert pa.Table.from_batches([runtime.batch("t", 0, 77), runtime.batch("t", 77, 123)]).equals(whole)
+    out = tmp_path / path.stem
+    generate(spec, create_writer("parquet", str(out)), workers=1, seed=3)
+    described = dict(query(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{parquet_glob(out, 't')}'))"))
+    assert described["x"] == duckdb_type(whole.schema.field("x").type)

@@ -145,3 +145,20 @@ def test_a_type_the_format_cannot_store_is_refused_before_writing(tmp_path: Path
     assert "\n" not in line and f"column t.{column} (" in line and f"cannot be written as {format_name}" in line, line
     assert REFUSED[format_name][column] in line
     assert not output.exists() or not any(path.is_file() for path in output.rglob("*"))
+
+
+def test_json_lines_nest_durations_as_counts_and_refuse_nested_binary(tmp_path: Path, duckdb_con: Any) -> None:  # noqa: F811
+    waits = {"gen": "list", "length": {"distribution": "fixed", "value": 2},
+             "element": {"gen": "uniform", "low": 1, "high": 60, "type": "duration", "unit": "s"}}  # fmt: skip
+    spec = _write_spec(tmp_path / "spec.yaml", {"waits": waits, "s": {"gen": "struct", "fields": {"w": waits}}})
+    generate(spec, create_writer("jsonl", str(tmp_path / "out")), workers=1)
+    files = glob.glob(f"{tmp_path}/out/t/*.jsonl")
+    row = duckdb_con.execute(
+        f"SELECT min(list_min(waits)), max(list_max(waits)), min(len(s.w)) FROM read_json({files!r}, "
+        "columns = {'id': 'BIGINT', 'waits': 'BIGINT[]', 's': 'STRUCT(w BIGINT[])'})"
+    ).fetchone()
+    assert row == (1, 60, 2)
+    nested_binary = _write_spec(tmp_path / "bad.yaml", {"s": {"gen": "struct", "fields": {"b": {"gen": "uuid", "type": "binary"}}}})
+    result = run_cli("generate", str(nested_binary), "--format", "jsonl", "--output", str(tmp_path / "bad"))
+    assert result.exit_code == 2
+    assert "column t.s (struct<b: binary>) (its binary values) cannot be written as jsonl" in result.output

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schemas.base import ColumnBase
+from ..schemas.nested import ListColumn, StructColumn
 from ..schemas.types import DecimalType, ListType, StructType, TypeNode, parse_type
 
 # A generator's raw values: a numpy array (numbers, days, microseconds) or an Arrow array (strings, nulls).
@@ -75,7 +76,11 @@ def _arrow_of(node: TypeNode, unit: str | None, tz: str | None) -> pa.DataType:
 
 
 def column_arrow_type(column: ColumnBase) -> pa.DataType:
-    """The Arrow type a column is written as."""
+    """The Arrow type a column is written as (a list's or struct's from its parts, with their units and zones)."""
+    if isinstance(column, ListColumn):
+        return pa.list_(column_arrow_type(column.element))
+    if isinstance(column, StructColumn):
+        return pa.struct([pa.field(name, column_arrow_type(field)) for name, field in column.fields.items()])
     return arrow_type(column.type, column.unit, column.tz)
 
 

@@ -103,9 +103,10 @@ class TableWriter(ABC):
         """
         self.storage.check_writable()
 
-    def unsupported_type(self, data_type: pa.DataType) -> str | None:
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
         """Why the format cannot store values of `data_type` and what to use instead, or None when it can
-        (every Arrow type the spec language makes, by default). Nested types are asked element by element."""
+        (every Arrow type the spec language makes, by default). Lists and structs are asked part by part,
+        with `nested` true for the parts."""
         return None
 
     def check_types(self, table: TableInfo) -> None:

@@ -23,7 +23,7 @@ class CsvWriter(TextFileWriter):
     extension: ClassVar[str] = ".csv"
     format_label: ClassVar[str] = "CSV"
 
-    def unsupported_type(self, data_type: pa.DataType) -> str | None:
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
         return nested_refused("CSV", data_type)
 
     def _render(self, frame: pl.DataFrame, header: bool) -> bytes:

@@ -52,7 +52,7 @@ class DeltaWriter(TableFormatWriter):
     name: ClassVar[str] = "delta"
     description: ClassVar[str] = "Delta Lake tables, one transaction per table per run"
 
-    def unsupported_type(self, data_type: pa.DataType) -> str | None:
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
         if pa.types.is_time(data_type):
             return "Delta has no time-of-day type; use a timestamp, or a numeric column of seconds since midnight"
         return no_unsigned("Delta", data_type) or no_duration("Delta", data_type) or micros_utc_only("Delta", data_type)

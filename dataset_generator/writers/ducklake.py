@@ -66,7 +66,7 @@ class DuckLakeWriter(TableFormatWriter):
     target_spec: ClassVar[type[DuckLakeTarget]] = DuckLakeTarget
     target: DuckLakeTarget
 
-    def unsupported_type(self, data_type: pa.DataType) -> str | None:
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
         # DuckLake's INTERVAL columns cannot take the int64 a Parquet file stores an Arrow duration as.
         return no_duration("DuckLake", data_type)
 

@@ -70,7 +70,7 @@ class IcebergWriter(TableFormatWriter):
     target_spec: ClassVar[type[IcebergTarget]] = IcebergTarget
     target: IcebergTarget
 
-    def unsupported_type(self, data_type: pa.DataType) -> str | None:
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
         # pyiceberg stores uint8/uint16 as Iceberg int (lossless); uint32/uint64 do not fit int/long.
         if pa.types.is_unsigned_integer(data_type) and data_type.bit_width <= 16:
             return None

@@ -130,11 +130,22 @@ class TextEncoder:
         return rows, {}
 
 
+def _durations_as_counts(data_type: pa.DataType) -> pa.DataType:
+    if pa.types.is_duration(data_type):
+        return pa.int64()
+    if pa.types.is_list(data_type):
+        return pa.list_(_durations_as_counts(data_type.value_type))
+    if pa.types.is_struct(data_type):
+        return pa.struct([field.with_type(_durations_as_counts(field.type)) for field in data_type])
+    return data_type
+
+
 def _frame(table: pa.Table) -> pl.DataFrame:
-    # A duration is written as its count of the column's unit (as DuckDB reads a Parquet duration: BIGINT).
-    for index, field in enumerate(table.schema):
-        if pa.types.is_duration(field.type):
-            table = table.set_column(index, field.name, table.column(index).cast(pa.int64()))
+    # A duration is written as its count of the column's unit (as DuckDB reads a Parquet duration: BIGINT),
+    # inside lists and structs too.
+    schema = pa.schema([field.with_type(_durations_as_counts(field.type)) for field in table.schema])
+    if schema != table.schema:
+        table = table.cast(schema)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
     return frame

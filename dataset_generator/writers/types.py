@@ -16,8 +16,9 @@ import pyarrow as pa
 from ..contracts import TableInfo
 from ..errors import WriterError
 
-# (Arrow type) -> why the format cannot store it and what to use instead, or None when it can.
-TypeRule = Callable[[pa.DataType], str | None]
+# (Arrow type, whether it is inside a list or struct) -> why the format cannot store it and what to use
+# instead, or None when it can.
+TypeRule = Callable[[pa.DataType, bool], str | None]
 
 
 def spec_type(data_type: pa.DataType) -> str:
@@ -42,14 +43,14 @@ def spec_type(data_type: pa.DataType) -> str:
     return names.get(data_type, str(data_type))
 
 
-def _walk(data_type: pa.DataType) -> Iterator[pa.DataType]:
-    """The type and every type nested in it."""
-    yield data_type
+def _walk(data_type: pa.DataType, nested: bool = False) -> Iterator[tuple[pa.DataType, bool]]:
+    """The type and every type nested in it, each with whether it is inside a list or struct."""
+    yield data_type, nested
     if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
-        yield from _walk(data_type.value_type)
+        yield from _walk(data_type.value_type, True)
     elif pa.types.is_struct(data_type):
         for field in data_type:
-            yield from _walk(field.type)
+            yield from _walk(field.type, True)
 
 
 def check_table_types(format_name: str, table: TableInfo, rule: TypeRule) -> None:
@@ -59,8 +60,8 @@ def check_table_types(format_name: str, table: TableInfo, rule: TypeRule) -> Non
         WriterError: `column <table>.<column> (<type>) cannot be written as <format>: <why>`.
     """
     for field in table.schema:
-        for inner in _walk(field.type):
-            why = rule(inner)
+        for inner, nested in _walk(field.type):
+            why = rule(inner, nested)
             if why is not None:
                 where = "" if inner == field.type else f" (its {spec_type(inner)} values)"
                 raise WriterError(
@@ -93,6 +94,13 @@ def micros_utc_only(format_name: str, data_type: pa.DataType) -> str | None:
                 f"{format_name} stores zoned timestamps as UTC instants without a display zone; "
                 "leave tz out (UTC) and convert in the reader"
             )
+    return None
+
+
+def nested_binary_refused(format_name: str, data_type: pa.DataType, nested: bool) -> str | None:
+    """Text formats write a top-level binary column as base64; inside a list or struct they cannot."""
+    if nested and (pa.types.is_binary(data_type) or pa.types.is_large_binary(data_type)):
+        return f"{format_name} writes binary values as base64 only in top-level columns; use string inside lists and structs"
     return None
 
 
