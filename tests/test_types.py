@@ -331,3 +331,22 @@ def test_random_nested_types_generate_deterministically_and_read_back(tmp_path: 
     generate(spec, create_writer("parquet", str(out)), workers=1, seed=3)
     described = dict(query(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{parquet_glob(out, 't')}'))"))
     assert described["x"] == duckdb_type(whole.schema.field("x").type)
+
+
+def test_a_distinct_list_holds_no_repeats(tmp_path: Path) -> None:
+    """`distinct: true` drops repeats within each list (first kept), nulls included; 20,000 rows."""
+    tags = {
+        "gen": "list", "distinct": True, "type": "list<string>", "length": {"distribution": "poisson", "lam": 2, "max": 6},
+        "element": {"gen": "choice", "values": list("abcdef"), "weights": [5, 3, 2, 1, 1, 1], "null_fraction": 0.1},
+    }  # fmt: skip
+    glob = _parquet(tmp_path, {"tags": tags}, rows=20_000)
+    repeats, mean, first = query(
+        f"SELECT count(*) FILTER (WHERE len(tags) <> len(list_distinct(tags)) + len(list_filter(tags, t -> t IS NULL)) "
+        "OR len(list_filter(tags, t -> t IS NULL)) > 1), avg(len(tags)), "
+        f"avg((tags[1] = 'a')::INT) FILTER (WHERE len(tags) > 0) FROM read_parquet('{glob}')"
+    )[0]
+    assert repeats == 0
+    assert 1.4 < mean < 2  # below lam 2: repeats dropped
+    assert abs(first - 5 / 13) < 0.02  # the first element is an undisturbed draw (nulls aside)
+    result = run_cli("validate-schema", _spec(tmp_path, {"x": {**tags, "element": {"gen": "struct", "fields": {"a": {"gen": "uuid"}}}, "type": ""}}))
+    assert result.exit_code == 2 and "distinct applies to lists of scalar values" in result.output

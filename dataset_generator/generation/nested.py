@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..schemas.base import ColumnBase
 from ..schemas.counts import ChildCount
@@ -99,10 +100,24 @@ def list_values(column: ListColumn, rows: Rows, key: int, generate: Dispatch) ->
     position = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1], lengths)
     element_index = np.repeat(rows.index, lengths) * np.int64(column.length.max + 1) + position
     elements = nested_arrow(column.element, ElementRows(rows, element_index), rnd.substream(key, 1), generate)
+    if column.distinct and total:
+        elements, lengths = _first_occurrences(elements, np.repeat(np.arange(len(lengths)), lengths), len(lengths))
+        offsets[1:] = np.cumsum(lengths)
+        total = int(offsets[-1])
     list_type = column_arrow_type(column)
     if total >= 1 << 31:
         raise OverflowError("more than 2^31 list elements in one batch; lower --chunk-rows")
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), elements, type=list_type)
+
+
+def _first_occurrences(elements: pa.Array, owner: np.ndarray, lists: int) -> tuple[pa.Array, np.ndarray]:
+    """Each list's elements without repeats (the first of equal values kept, in order), and the new lengths."""
+    encoded = pc.dictionary_encode(elements)
+    # Nulls are equal to each other: one code past the dictionary.
+    codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy(zero_copy_only=False).astype(np.int64)
+    _, first = np.unique(owner * (len(encoded.dictionary) + 1) + codes, return_index=True)
+    keep = np.sort(first)
+    return elements.take(pa.array(keep)), np.bincount(owner[keep], minlength=lists)
 
 
 def struct_values(column: StructColumn, rows: Rows, key: int, generate: Dispatch) -> Values:

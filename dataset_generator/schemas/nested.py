@@ -51,6 +51,7 @@ class ListColumn(ColumnBase):
     type: str = ""  # list<T>; derived from the element's type when left out
     length: ChildCount = Field(description="elements per list: poisson (lam), uniform (low, high) or fixed (value)")
     element: ElementColumn = Field(description="the column spec each element is drawn from")
+    distinct: bool = Field(False, description="drop repeated values within a list (it may then be shorter)")
 
     @model_validator(mode="before")
     @classmethod
@@ -65,6 +66,8 @@ class ListColumn(ColumnBase):
     @model_validator(mode="after")
     def _check_list(self) -> ListColumn:
         _check_nestable("a list element", self.element)
+        if self.distinct and getattr(self.element, "gen", "") in ("list", "struct"):
+            raise ValueError("distinct applies to lists of scalar values, not of lists or structs")
         derived = f"list<{self.element.type}>"
         if self.type and normalize_type(self.type) != derived:
             raise ValueError(f"type {self.type} does not match its element's type ({derived})")
