@@ -24,7 +24,8 @@ from dataset_generator.schemas.loader import load_schema
 from dataset_generator.schemas.types import normalize_type, parse_type
 from dataset_generator.validation.checks import duckdb_type
 from dataset_generator.writers.registry import create_writer
-from tests.helpers import parquet_glob, query, run_cli
+
+from helpers import parquet_glob, query, run_cli
 
 
 def _spec(tmp_path: Path, columns: dict, rows: int = 300, name: str = "spec") -> Path:

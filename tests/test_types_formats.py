@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 import yaml
+from _duckdb_reader import duckdb_con  # noqa: F401  (fixture)
 
 from dataset_generator.api import generate
 from dataset_generator.writers.registry import create_writer
-from tests._duckdb_reader import duckdb_con  # noqa: F401  (fixture)
-from tests.helpers import run_cli
+
+from helpers import run_cli
 
 ROWS = 300
 DAYS = {"start": "2024-01-01", "end": "2024-03-31"}
