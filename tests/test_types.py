@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -121,8 +122,6 @@ def test_decimals_are_the_exact_half_even_rounding_of_the_draw(tmp_path: Path) -
     decimals = _parquet(tmp_path, {name: {**spec, "type": decimal_types[name]} for name, spec in draws.items()}, 20_000, "d")
     types = query(f"SELECT typeof(x), typeof(y), typeof(z) FROM read_parquet('{decimals}') LIMIT 1")[0]
     assert types == ("DECIMAL(12,2)", "DECIMAL(9,4)", "DECIMAL(38,10)")
-    import pyarrow.parquet as pq
-
     expected = pq.read_table(floats.replace("**/*.parquet", "t.parquet")).sort_by("id")
     got = pq.read_table(decimals.replace("**/*.parquet", "t.parquet")).sort_by("id")
     for name, kind in decimal_types.items():
@@ -164,7 +163,7 @@ def test_scalar_types_are_written_as_duckdb_reads_them(tmp_path: Path) -> None:
         "UTINYINT", "UINTEGER", "UBIGINT", "BLOB", "TIME", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE",
         "BIGINT", True, 16, 16, True, True, True, True, True,
     )  # fmt: skip
-    schema = __import__("pyarrow.parquet", fromlist=["read_schema"]).read_schema(glob.replace("**/*.parquet", "t.parquet"))
+    schema = pq.read_schema(glob.replace("**/*.parquet", "t.parquet"))
     assert schema.field("zoned").type == pa.timestamp("us", tz="Europe/Paris")  # the display zone travels with the file
     assert schema.field("wait").type == pa.duration("s")  # Arrow readers get the duration back
     assert schema.field("ms").type == pa.timestamp("ms")
