@@ -13,13 +13,16 @@ memory sampled every 50 ms: peak RSS summed over the tree, and peak PSS (shared 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,10 +84,17 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
                      "--worker-type", "process")  # fmt: skip
     )
     found.append(transactions(f"null (generate+encode), {workers} workers", tx10, "--format", "null", "--compression", "zstd", "--workers", workers))
-    found.append(transactions(f"parquet zstd, local {workers} workers", tx10, "--compression", "zstd", "--workers", workers, group="dask"))
+    # Dask vs local at 20 M rows (issue 17.4), start-up included; the running cluster is started before the clock.
+    tx20 = rows(20_000_000)
+    found.append(transactions(f"parquet zstd, local {workers} workers", tx20, "--compression", "zstd", "--workers", workers, group="dask"))
+    for worker_type in ("thread", "process"):
+        found.append(
+            transactions(f"parquet zstd, dask LocalCluster {workers} {worker_type} workers", tx20, "--compression", "zstd",
+                         "--workers", workers, "--engine", "dask", "--worker-type", worker_type, group="dask")  # fmt: skip
+        )
     found.append(
-        transactions(f"parquet zstd, dask LocalCluster {workers} workers", tx10, "--compression", "zstd", "--workers", workers,
-                     "--engine", "dask", group="dask")  # fmt: skip
+        transactions(f"parquet zstd, dask running cluster {workers} procs", tx20, "--compression", "zstd",
+                     "--engine", "dask", "--dask-address", CLUSTER_ADDRESS, group="dask")  # fmt: skip
     )
     for scale in (0.1 * size, 1.0 * size):
         found.extend(ecommerce(scale, count) for count in sorted({1, workers}))
@@ -99,6 +109,15 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
     found.append(Case("start: dataset-generator --help", "start", 1, cli("--help")))
     found.append(Case("start: transactions 1,000 rows", "start", 1_000,
                       cli("generate", "transactions", "-o", out, "--param", "rows=1000", "-q")))  # fmt: skip
+    # S3 uploads (issue 17.6): one run's parts one at a time vs 4 in flight per file, against a local moto server.
+    tx_s3 = rows(5_000_000)
+    for inflight in (1, 4):
+        found.append(
+            Case(f"transactions {tx_s3 / 1e6:g}M to S3 (moto), {inflight} part{'s' if inflight > 1 else ''} in flight", "s3", tx_s3,
+                 cli("generate", "transactions", "-o", f"s3://bench/tx-{inflight}", "--param", f"rows={tx_s3}", "--compression",
+                     "zstd", "--file-rows-target", 2_000_000, "--workers", workers, "--s3-endpoint-url", S3_ENDPOINT,
+                     "--s3-key", "bench", "--s3-secret", "bench", "--s3-part-size", "8MiB", "--s3-inflight-parts", inflight, "-q"))
+        )  # fmt: skip
     # Every built-in dataset at scale 1, same settings (issue 17.2: each >= 0.45x transactions' rows/s, same run).
     for dataset in ("transactions", "ecommerce", "market", "sensors", "weather"):
         found.append(
@@ -114,9 +133,79 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
     return found
 
 
+CLUSTER_ADDRESS = "{cluster}"  # replaced by the address of a cluster started for the case
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+@contextlib.contextmanager
+def running_cluster(workers: int) -> Iterator[str]:
+    """A Dask scheduler and `workers` single-threaded worker processes on 127.0.0.1, up before the clock starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": _env()}
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet)]  # type: ignore[call-overload]
+    processes.append(subprocess.Popen([dask, "worker", address, "--nworkers", str(workers), "--nthreads", "1", "--no-dashboard"], **quiet))  # type: ignore[call-overload]
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        # Warm, as a long-lived cluster is: its workers have imported the generator and run a task before.
+        with tempfile.TemporaryDirectory(prefix="dg-warm-") as warm:
+            subprocess.run(cli("generate", "transactions", "--param", f"rows={workers * 1000}", "--file-rows-target", 1000,
+                               "--engine", "dask", "--dask-address", address, "-o", warm, "-q"), check=True, env=_env())  # fmt: skip
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+S3_ENDPOINT = "{s3-endpoint}"  # replaced by the endpoint of a moto server started for the case
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1 with the bucket `bench`."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        import botocore.session
+
+        client = botocore.session.get_session().create_client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
+        )
+        for _ in range(100):
+            try:
+                client.create_bucket(Bucket="bench")
+                break
+            except Exception:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def run(case: Case, out: Path) -> Result:
+    if S3_ENDPOINT in case.command:
+        with s3_server() as endpoint:
+            return run(Case(case.name, case.group, case.rows, [endpoint if part == S3_ENDPOINT else part for part in case.command]), out)
+    if CLUSTER_ADDRESS in case.command:
+        with running_cluster(int(os.environ.get("BENCH_WORKERS", "2"))) as address:
+            return run(Case(case.name, case.group, case.rows, [address if part == CLUSTER_ADDRESS else part for part in case.command]), out)
     shutil.rmtree(out, ignore_errors=True)
-    env = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = _env()
     started = time.perf_counter()
     process = psutil.Popen(
         [str(part) for part in case.command],
@@ -173,12 +262,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="dataset-generator benchmarks")
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask", "datasets", "start"], default=None)
+    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask", "datasets", "start", "s3"], default=None)
     parser.add_argument(
         "--scratch", default=None, help="Directory for outputs (default: a temporary directory)."
     )
     parser.add_argument("--match", default=None, help="Only the cases whose name contains this text.")
     args = parser.parse_args()
+    os.environ["BENCH_WORKERS"] = str(args.workers)
     scratch = (
         Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="dataset-generator-bench-"))
     )
@@ -233,6 +323,14 @@ def _print_ratios(results: list[Result]) -> None:
             # Cost per row (start-up included) must not grow with size: linear cost, no hidden O(n log n).
             print(f"seconds per row at {labels[1]} vs {labels[0]}: {small / large:.2f}x (target <= 1.10x)")
     _print_dataset_ratios(results)
+    serial, concurrent = rate("to S3", "1 part in flight"), rate("to S3", "4 parts in flight")
+    if serial and concurrent:
+        print(f"S3 uploads, 4 parts in flight vs 1: {concurrent / serial:.2f}x rows/s")
+    local = rate("parquet zstd, local")
+    for label, target in (("LocalCluster", "0.7"), ("running cluster", "0.9")):
+        for result in results:
+            if result.case.group == "dask" and label in result.case.name and local:
+                print(f"{result.case.name} vs local engine: {result.rows / result.seconds / local:.2f}x (target >= {target}x)")
     faker, ours_customers = steady_rate(results, "Faker per row"), steady_rate(results, "vocabularies")
     if faker and ours_customers:
         print(

@@ -13,7 +13,7 @@ from typing import Any
 
 from .engine import Engine, LocalEngine, engine_for
 from .errors import DatasetGeneratorError, GenerationFailed, ParameterError
-from .generation.planner import DEFAULT_CHUNK_ROWS, Plan, make_plan
+from .generation.planner import DEFAULT_CHUNK_ROWS, Plan
 from .options import WriterOptions
 from .parts import commit_parts as commit_staged_parts
 from .parts import generate_part
@@ -22,6 +22,7 @@ from .schemas.loader import load_schema
 from .schemas.models import DatasetSpec
 from .validation import ValidationReport, validate
 from .writers.base import TableWriter
+from .writers.sizing import sized_plan
 
 
 def resolve_dataset(
@@ -72,7 +73,8 @@ def plan_dataset(
         if unknown:
             raise ParameterError(f"unknown table {unknown[0]!r}; {spec.name} has {', '.join(spec.tables)}")
     options = writer if isinstance(writer, WriterOptions) else writer.options
-    return make_plan(spec, seed=seed, options=options, tables=tables, force=force)
+    encoder = None if isinstance(writer, WriterOptions) else getattr(writer, "encoder", None)
+    return sized_plan(spec, seed=seed, options=options, tables=tables, force=force, encoder=encoder)
 
 
 def generate(

@@ -9,6 +9,7 @@ from .errors import WriterError
 
 Mode = Literal["error", "overwrite", "append"]
 MODES: tuple[str, ...] = ("error", "overwrite", "append")
+MIN_FILE_BYTES = 64 * 1024  # a smaller file target is dominated by the format's own overhead
 TIME_PARTS: tuple[str, ...] = ("year", "month", "day")
 
 # Codec name -> (pyarrow codec name, allowed level range or None when the codec takes no level).
@@ -63,6 +64,8 @@ class WriterOptions:
     """How files are laid out and encoded.
 
     `file_rows_target`: no data file holds more rows; only the last file of a table or partition holds fewer.
+    `file_bytes_target`: aim each data file at this many bytes instead (rows per file derived per table from the
+    encoded size of a fixed pilot sample of the table: the same on every machine with the same library versions).
     `row_group_rows`: rows per Parquet row group (default: min(file_rows_target, 131,072)).
     `partition`: None keeps the dataset's own partitioning; `PartitionSpec.none()` turns it off.
     `mode`: "error" refuses a non-empty target, "overwrite" replaces it, "append" adds files.
@@ -74,11 +77,14 @@ class WriterOptions:
     row_group_rows: int | None = None
     partition: PartitionSpec | None = None
     mode: Mode = "error"
+    file_bytes_target: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "compression", str(self.compression).lower())
         if self.file_rows_target < 1:
             raise WriterError(f"file_rows_target must be at least 1 (got {self.file_rows_target})")
+        if self.file_bytes_target is not None and self.file_bytes_target < MIN_FILE_BYTES:
+            raise WriterError(f"file_bytes_target must be at least {MIN_FILE_BYTES:,} bytes (got {self.file_bytes_target:,})")
         if self.row_group_rows is not None and self.row_group_rows < 1:
             raise WriterError(f"row_group_rows must be at least 1 (got {self.row_group_rows})")
         if self.compression not in CODECS:

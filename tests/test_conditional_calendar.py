@@ -48,6 +48,20 @@ def test_switch_draws_each_category_from_its_case(shop: Path) -> None:
     assert low >= 1 and high <= 15  # the default: uniform 1..15
 
 
+def test_switch_gives_values_and_weights_per_category(shop: Path) -> None:
+    shares = {
+        (category, value): share
+        for category, value, share in query(
+            f"select category, format, n / sum(n) over (partition by category) from "
+            f"(select category, format, count(*) n from {table(shop, 'products')} group by all)"
+        )
+    }
+    assert {category for category, _ in shares} == {"Books", "Electronics", "Grocery"}
+    assert {value for category, value in shares if category == "Books"} == {"paperback", "hardcover", "ebook"}
+    assert {value for category, value in shares if category == "Grocery"} == {"single", "multipack"}
+    assert 0.5 < shares[("Books", "paperback")] < 0.7 and shares[("Electronics", "boxed")] > 0.8
+
+
 def test_calendar_event_names_the_day(shop: Path) -> None:
     rows = dict(query(f"select event, min(cast(ordered_at as date)) from {table(shop, 'orders')} where event is not null group by 1"))
     assert rows == {"black_friday": dt.date(2024, 11, 29), "cyber_monday": dt.date(2024, 12, 2), "christmas_day": dt.date(2024, 12, 25)}

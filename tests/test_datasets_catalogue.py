@@ -81,8 +81,9 @@ def test_scale_one_sizes(name: str, low: float, high: float) -> None:
     spec = load_schema(name)
     layouts = build_layouts(spec, 42)
     assert low <= sum(layout.rows for layout in layouts.values()) <= high
+    # Time tables are partitioned by date; weather by month (a day of 500 stations is a tiny file).
     assert all(
-        table.partition_by == ["year", "month", "day"] for table in spec.tables.values() if table.rows is None
+        table.partition_by[:2] == ["year", "month"] for table in spec.tables.values() if table.rows is None
     )
 
 
@@ -161,7 +162,8 @@ def test_sensors_readings(sensors: Path) -> None:
         f" FROM {readings}"
     )
     assert rows == 6 * 288 * 3
-    assert abs(missing_rate - 0.05) < 0.015 and abs(anomaly_rate - 0.02 * 0.95) < 0.008
+    # Missing readings and anomalies come in windows: 18 device-days hold only a few (rates: tests/test_sensors.py).
+    assert abs(missing_rate - 0.05) < 0.03 and 0 < anomaly_rate < 0.06
     assert null_when_missing == round(missing_rate * rows) and null_otherwise == 0
     # Every reading's device exists, with the metric its type measures.
     orphans = _one(
@@ -193,8 +195,11 @@ def test_weather_daily_matches_hourly(weather: Path) -> None:
         f" USING (station_id, date)"
     )
     assert mismatched == 0 and daily_rows == 40
+    # 15:00 and 03:00 local solar time (UTC + longitude / 15 hours).
+    local_hour = "(hour(timestamp) + round(s.lon / 15)::INT + 48) % 24"
     afternoon, night = _one(
-        f"SELECT avg(temperature_c) FILTER (WHERE hour(timestamp) = 15), avg(temperature_c) FILTER (WHERE hour(timestamp) = 3) FROM {hourly}"
+        f"SELECT avg(temperature_c) FILTER (WHERE {local_hour} = 15), avg(temperature_c) FILTER (WHERE {local_hour} = 3)"
+        f" FROM {hourly} h JOIN read_parquet('{weather / 'stations'}/*.parquet') s USING (station_id)"
     )
     assert afternoon > night + 2
     out_of_range = _one(

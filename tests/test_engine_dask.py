@@ -77,12 +77,13 @@ def test_dask_output_is_byte_identical_to_local(
     assert not list((tmp_path / "dask").rglob("_temporary")) and not list((tmp_path / "dask").rglob("_staging"))
 
 
-def test_dask_engine_without_address_starts_and_stops_its_own_cluster(tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker_type", ["thread", "process"])
+def test_dask_engine_without_address_starts_and_stops_its_own_cluster(tmp_path: Path, worker_type: str) -> None:
     from dataset_generator.cli import main
 
     args = ["generate", "transactions", "--param", "rows=20000", "--file-rows-target", "5000", "-q"]
     main([*args, "-o", str(tmp_path / "local"), "--workers", "1"])
-    main([*args, "-o", str(tmp_path / "dask"), "--engine", "dask", "--workers", "2"])
+    main([*args, "-o", str(tmp_path / "dask"), "--engine", "dask", "--workers", "2", "--worker-type", worker_type])
     assert data_files(tmp_path / "dask") == data_files(tmp_path / "local")
     assert len(data_files(tmp_path / "local")) == 4
 

@@ -11,6 +11,7 @@ from .app import cli
 from .options import (
     COMMON_DATASET_OPTIONS,
     TARGET_OPTIONS,
+    ByteSize,
     dataset_and_file,
     parse_params,
     parse_tables,
@@ -29,6 +30,7 @@ from .output import Progress, human_bytes, print_summary
 @click.option("--compression", default="snappy", show_default=True, help="snappy, gzip, zstd, brotli, lz4 or none.")
 @click.option("--compression-level", type=int, default=None, help="Codec level (gzip 1-9, zstd 1-22, brotli 0-11).")
 @click.option("--file-rows-target", type=int, default=250_000, show_default=True, help="Rows per file at most.")
+@click.option("--file-size-target", type=ByteSize(), default=None, help="Bytes per file instead, e.g. 256MB (rows per file from a pilot sample).")
 @click.option("--row-group-rows", type=int, default=None, help="Rows per Parquet row group.")
 @click.option("--partition-by", default=None, help="year,month,day | year,month | year | none (default: the dataset's).")
 @click.option("--mode", type=click.Choice(["error", "overwrite", "append"]), default="error", show_default=True)
@@ -38,7 +40,7 @@ from .output import Progress, human_bytes, print_summary
     type=click.Choice(["thread", "process"]),
     default="thread",
     show_default=True,
-    help="Local workers as threads of one process (faster and leaner on few cores) or processes.",
+    help="Workers of this machine (the local engine, or a Dask LocalCluster) as threads of one process (faster and leaner on few cores) or processes.",
 )
 @click.option("--tables", default=None, help="Comma-separated subset of tables.")
 @click.option("--chunk-rows", type=int, default=None, help="Rows generated per batch (memory knob; output is identical).")
@@ -62,6 +64,7 @@ def generate_command(
     compression: str,
     compression_level: int | None,
     file_rows_target: int,
+    file_size_target: int | None,
     row_group_rows: int | None,
     partition_by: str | None,
     mode: str,
@@ -87,6 +90,7 @@ def generate_command(
     dataset, schema_file = dataset_and_file(dataset, schema_file)
     options = WriterOptions(
         file_rows_target=file_rows_target,
+        file_bytes_target=file_size_target,
         compression=compression,
         compression_level=compression_level,
         row_group_rows=row_group_rows,

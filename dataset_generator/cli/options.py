@@ -8,6 +8,27 @@ from typing import Any
 
 import click
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: `268435456`, `256MB` (10^6), `256MiB` (2^20), `1.5GB`; case-insensitive."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(number) :]
+        try:
+            if unit not in _UNITS:
+                raise ValueError(unit)
+            return int(float(number) * _UNITS[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size; write bytes or a number with KB, MB, GB, KiB, MiB or GiB", param, ctx)
+
 
 def parse_params(values: Sequence[str], flag: str = "--param") -> dict[str, str]:
     params: dict[str, str] = {}
@@ -75,7 +96,8 @@ TARGET_OPTIONS = [
     click.option("--s3-endpoint-url", default=None, help="S3-compatible endpoint, e.g. http://127.0.0.1:9000."),
     click.option("--s3-region", default=None, help="Region (default: environment, else us-east-1)."),
     click.option("--s3-profile", default=None, help="AWS profile for credentials (default: AWS_PROFILE)."),
-    click.option("--s3-part-size", type=int, default=None, metavar="BYTES", help="Multipart part size (default 16 MiB)."),
+    click.option("--s3-part-size", type=ByteSize(), default=None, help="Multipart part size, e.g. 16MiB (default 16 MiB)."),
+    click.option("--s3-inflight-parts", type=int, default=None, help="Parts of one file uploaded at once (default 4)."),
 ] + writer_target_options()
 
 
@@ -93,11 +115,12 @@ def writer_from_flags(format_name: str, output: str, options: Any, target: dict[
         "region": target.pop("s3_region"),
         "profile": target.pop("s3_profile"),
     }
-    part_size = target.pop("s3_part_size")
+    tuning = {"multipart_chunk_bytes": target.pop("s3_part_size"), "max_inflight_parts": target.pop("s3_inflight_parts")}
     given = {name: value for name, value in s3_fields.items() if value is not None}
+    given.update({name: value for name, value in tuning.items() if value is not None})
     s3 = None
-    if given or part_size is not None or is_s3_uri(output):
-        s3 = S3Config(**given, **({"multipart_chunk_bytes": part_size} if part_size is not None else {}))
+    if given or is_s3_uri(output):
+        s3 = S3Config(**given)
     flags = {flag.field: flag for flag, _formats in target_flag_index().values()}
     values = {name[len(TARGET_PREFIX) :]: value for name, value in target.items() if value not in (None, (), False)}
     taken = {flag.field for flag in target_flags(get_target_spec(format_name))} if values else set()

@@ -26,7 +26,7 @@ def engine_for(
     if dask_address and name != "dask":
         raise DatasetGeneratorError("a Dask scheduler address needs the dask engine")
     if name == "dask":
-        return DaskEngine(address=dask_address, workers=workers)
+        return DaskEngine(address=dask_address, workers=workers, worker_type=worker_type)
     return LocalEngine(workers=workers, worker_type=worker_type)
 
 

@@ -57,8 +57,9 @@ def _dask_write(context: WorkerContext, task: FileTask) -> FileInfo:
 
 
 @contextlib.contextmanager
-def dask_client(address: str | None = None, *, workers: int | None = None) -> Iterator[Client]:
-    """A client on `address`, or on a LocalCluster of `workers` single-threaded processes on 127.0.0.1."""
+def dask_client(address: str | None = None, *, workers: int | None = None, processes: bool = True) -> Iterator[Client]:
+    """A client on `address`, or on a LocalCluster of `workers` single-threaded workers on 127.0.0.1: worker
+    processes, or (`processes=False`) worker threads of this process, which start in well under a second."""
     distributed = _import_distributed()
     if address:
         try:
@@ -76,12 +77,14 @@ def dask_client(address: str | None = None, *, workers: int | None = None) -> It
     with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}), warnings.catch_warnings():
         # Its internal HTTP server (loopback) moves to a free port when another cluster holds 8787: not news.
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        # Worker threads talk in-process (no socket at all); worker processes over TCP on loopback only.
+        network = {"host": "127.0.0.1"} if processes else {}
         cluster = distributed.LocalCluster(
-            host="127.0.0.1",
+            **network,
             dashboard_address=None,
             n_workers=workers or default_workers(),
             threads_per_worker=1,
-            processes=True,
+            processes=processes,
             silence_logs=40,  # logging.ERROR: worker start/stop chatter is not the user's business
         )
     try:
@@ -93,8 +96,12 @@ def dask_client(address: str | None = None, *, workers: int | None = None) -> It
 
 @dataclass(frozen=True)
 class DaskEngine:
-    """Tasks on a Dask cluster: the scheduler at `address`, or a LocalCluster of `workers` processes on
-    127.0.0.1 started and closed by the run; `client` reuses a connected client (tests, notebooks).
+    """Tasks on a Dask cluster: the scheduler at `address`, or a LocalCluster of `workers` workers on 127.0.0.1
+    started and closed by the run; `client` reuses a connected client (tests, notebooks).
+
+    `worker_type` shapes the LocalCluster only: "thread" (default) runs its workers as threads of this process,
+    like the local engine's default, so a one-machine run pays no process start-up; "process" spawns one
+    single-threaded worker process each (what a real cluster's workers are).
 
     Raises:
         DatasetGeneratorError: dask.distributed is not installed, or the scheduler cannot be reached.
@@ -103,12 +110,15 @@ class DaskEngine:
     address: str | None = None
     workers: int | None = None
     client: Client | None = field(default=None, compare=False)
+    worker_type: str = "thread"
     name: ClassVar[str] = "dask"
 
     def __post_init__(self) -> None:
         _import_distributed()  # fail before planning when the extra is missing
         if self.workers is not None and self.workers < 1:
             raise DatasetGeneratorError(f"workers must be >= 1 (got {self.workers})")
+        if self.worker_type not in ("thread", "process"):
+            raise DatasetGeneratorError(f"unknown worker type {self.worker_type!r}; choose thread or process")
 
     def worker_count(self, planned_rows: int) -> int:
         """The LocalCluster's size; with an address the cluster's size is the cluster's business."""
@@ -121,7 +131,7 @@ class DaskEngine:
         if self.client is not None:
             _run_on(self.client, context, tasks, on_file)
             return
-        with dask_client(self.address, workers=self.workers) as own_client:
+        with dask_client(self.address, workers=self.workers, processes=self.worker_type == "process") as own_client:
             _run_on(own_client, context, tasks, on_file)
 
 

@@ -15,7 +15,9 @@ from . import (
     nested,
     numeric,
     people,
+    places,
     popularity,
+    processes,
     series,
     structure,
     temporal,
@@ -64,6 +66,9 @@ GENERATORS: dict[str, Generator] = {
     "table_lookup": conditional.table_lookup,
     "switch": lambda column, rows, key: conditional.switch(column, rows, key, generate_column),
     "calendar_event": calendar_events.calendar_event,
+    "ar1": processes.ar1,
+    "markov": processes.markov,
+    "place": places.place,
 }
 
 

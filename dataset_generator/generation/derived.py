@@ -6,12 +6,26 @@ rendering, never the text as written.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
 
 from ..schemas.derived import ExprColumn
 from ..schemas.sql import parse_expression
 from .convert import Values, arrow_type, column_arrow_type, from_numbers, to_arrow
 from .rows import Rows
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+@lru_cache(maxsize=4096)
+def _polars_expression(sql: str) -> pl.Expr:
+    """Polars' parse of a canonical expression, made once per process (an Expr is immutable)."""
+    import polars as pl
+
+    return pl.sql_expr(sql)
 
 
 def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
@@ -21,7 +35,7 @@ def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
     inputs = {name: pl.from_arrow(to_arrow(rows.get(name), column_arrow_type(rows.spec.columns[name]))) for name in expression.columns}
     # A constant expression (`NULL`, `'x'`) reads no column: it is evaluated once and repeated.
     frame = pl.DataFrame(inputs, height=len(rows)) if inputs else pl.DataFrame()
-    result = frame.select(pl.sql_expr(expression.sql).alias("value")).to_series()
+    result = frame.select(_polars_expression(expression.sql).alias("value")).to_series()
     if len(result) == 1 and len(rows) != 1:
         result = result.clear() if len(rows) == 0 else result.extend_constant(result[0], len(rows) - 1)
     arrow = result.to_arrow()

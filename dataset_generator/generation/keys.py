@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..schemas.keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from . import popularity
 from .convert import Values, to_numpy
+from .links import parent_rows, referenced_rows, spread
 from .rows import Rows
 from .structure import aggregate_children
 
@@ -26,18 +27,15 @@ def lookup(column: LookupColumn, rows: Rows, key: int) -> Values:
     assert isinstance(via, ForeignKeyColumn)
     target = rows.runtime.spec.tables[via.table].columns[via.column]
     assert isinstance(target, SequenceColumn)
-    # Lookups through one foreign key share the referenced rows, so each of their columns computes once.
-    cache: dict[str, Rows] = rows.memo.setdefault("lookup_rows", {})
-    if column.via not in cache:
-        referenced = (to_numpy(rows.get(column.via)) - target.start) // target.step
-        cache[column.via] = rows.runtime.rows(via.table, referenced)
-    return cache[column.via].get(column.column)
+    referenced, inverse = referenced_rows(
+        rows, f"lookup:{column.via}", via.table, lambda: (to_numpy(rows.get(column.via)) - target.start) // target.step
+    )
+    return spread(referenced.get(column.column), inverse)
 
 
 def parent(column: ParentColumn, rows: Rows, key: int) -> Values:
-    assert rows.spec.parent is not None
-    parent_table = rows.spec.parent.table
-    return rows.runtime.rows(parent_table, rows.parent_index).get(column.column)
+    referenced, inverse = parent_rows(rows)
+    return spread(referenced.get(column.column), inverse)
 
 
 def children_sum(column: ChildrenSumColumn, rows: Rows, key: int) -> Values:

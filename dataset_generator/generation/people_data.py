@@ -56,8 +56,8 @@ class Pool:
             picks += step
 
 
-def _pool(values: list[str], weights: list[float] | None = None) -> Pool:
-    array = pa.array(values, type=pa.string())
+def _pool(values: list[str] | pa.Array, weights: list[float] | None = None) -> Pool:
+    array = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
     if weights is None or len(set(weights)) <= 1:
         return Pool(array, None, None)
     cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
@@ -133,7 +133,7 @@ class Cities:
 def cities(code: str) -> Cities:
     rows = _cities()[code]
     population = rows.column("population").to_numpy(zero_copy_only=False).astype(np.float64)
-    pool = _pool(rows.column("city").to_pylist(), list(population))
+    pool = _pool(rows.column("city").combine_chunks(), list(population))
     return Cities(pool, rows.column("state").combine_chunks())
 
 
@@ -151,7 +151,7 @@ def tail_patterns() -> tuple[str, ...]:
 @cache
 def tail_texts() -> pa.Array:
     """Every pattern filled with every 4-digit ending: pattern p, ending e at p * 10,000 + e."""
-    digits = np.array([[ord("0") + (ending // 10**place) % 10 for place in (3, 2, 1, 0)] for ending in range(10_000)], dtype=np.uint8)
+    digits = (ord("0") + np.arange(10_000)[:, None] // np.array([1000, 100, 10, 1]) % 10).astype(np.uint8)
     chunks = []
     for pattern in tail_patterns():
         text = np.frombuffer(pattern.encode(), dtype=np.uint8)
@@ -169,7 +169,7 @@ def phones(code: str) -> Phones:
     kinds = set(row_kinds)
     shares = {"mobile": MOBILE_SHARE, "fixed": 1.0 - MOBILE_SHARE} if len(kinds) == 2 else {kind: 1.0 for kind in kinds}
     counts = {kind: row_kinds.count(kind) for kind in kinds}
-    pool = _pool(rows.column("head").to_pylist(), [shares[kind] / counts[kind] for kind in row_kinds])
+    pool = _pool(rows.column("head").combine_chunks(), [shares[kind] / counts[kind] for kind in row_kinds])
     index = {pattern: position for position, pattern in enumerate(tail_patterns())}
     return Phones(pool, np.array([index[tail] for tail in rows.column("tail").to_pylist()], dtype=np.int64))
 
@@ -241,7 +241,7 @@ def names(locale: str, part: str) -> Names:
 @cache
 def streets(locale: str) -> Pool:
     # Faker's ja_JP street_name is "<surname> Street"; a town (machi) is what a Japanese address names.
-    return _pool(faker_pool("town" if locale == "ja_JP" else "street_name", locale, STREET_POOL).to_pylist())
+    return _pool(faker_pool("town" if locale == "ja_JP" else "street_name", locale, STREET_POOL))
 
 
 @cache
@@ -253,4 +253,4 @@ def street_sides(locale: str, before: str, after: str) -> Pool:
 
 @cache
 def postcodes(locale: str) -> Pool:
-    return _pool(faker_pool("postcode", locale, POSTCODE_POOL).to_pylist())
+    return _pool(faker_pool("postcode", locale, POSTCODE_POOL))

@@ -6,6 +6,7 @@ A plan is small, pure data. It can be printed (`--dry-run`), pickled to a worker
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,7 @@ def make_plan(
     options: WriterOptions,
     tables: list[str] | None = None,
     force: bool = False,
+    file_rows: Mapping[str, int] | None = None,
 ) -> Plan:
     """The plan of a run: every file of every selected table, with its partition and row range.
 
@@ -85,6 +87,7 @@ def make_plan(
         options: the writer options (file_rows_target, partitioning).
         tables: the tables to write (default: all).
         force: plan even a run estimated beyond 1 PB or 10^7 files.
+        file_rows: rows per file by table, instead of the options' file_rows_target (a size-targeted run).
 
     Returns:
         The plan.
@@ -103,7 +106,8 @@ def make_plan(
                 f"{spec.name}: table {name!r}, column {clash[0]!r}: has the name of a partition column "
                 f"({', '.join(columns)}); rename the column or partition differently"
             )
-    check_size(spec, partitions, options.file_rows_target, force=force)
+    rows_per_file = {name: (file_rows or {}).get(name, options.file_rows_target) for name in selected}
+    check_size(spec, partitions, min(rows_per_file.values(), default=options.file_rows_target), force=force)
     layouts = build_layouts(spec, seed)
     check_integer_ranges(spec, {name: layout.rows for name, layout in layouts.items()}, spec.name)
     runtime = DatasetRuntime(spec, seed, layouts)
@@ -125,7 +129,7 @@ def make_plan(
             expected_rows=layouts[name].rows,
         )
         table_plans.append(
-            TablePlan(name=name, rows=layouts[name].rows, info=info, files=split_files(name, segments, options.file_rows_target))
+            TablePlan(name=name, rows=layouts[name].rows, info=info, files=split_files(name, segments, rows_per_file[name]))
         )
     return Plan(dataset=spec.name, seed=seed, runtime=runtime, tables=tuple(table_plans))
 

@@ -35,9 +35,9 @@ class DatasetRuntime:
         self.memo: dict[str, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        # Block prefixes are cheap to recompute and large to ship: a worker builds its own.
+        # Block prefixes and whole small tables are cheap to recompute and large to ship: a worker builds its own.
         state = self.__dict__.copy()
-        state["memo"] = {name: value for name, value in self.memo.items() if name != "block_prefix"}
+        state["memo"] = {name: value for name, value in self.memo.items() if name not in ("block_prefix", "whole_tables")}
         return state
 
     def key(self, table: str, column: str) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schemas.series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
+from . import links
 from . import random as rnd
 from .convert import Values, to_numpy
 from .rows import Rows
@@ -107,9 +108,8 @@ def brownian_bridge(column: BrownianBridgeColumn, rows: Rows, key: int, after_st
     runtime = rows.runtime
     if len(rows) == 0:
         return np.zeros(0)
-    assert rows.spec.parent is not None
-    parent_table = rows.spec.parent.table
-    parents, inverse = np.unique(rows.parent_index, return_inverse=True)
+    parent_rows, inverse = links.parent_rows(rows)
+    parents = parent_rows.index
     # Every child of every touched parent: the bridge needs the parent's whole path to pin its end.
     child_index, _, counts = runtime.children(rows.table, parents)
     widest = int(counts.max())
@@ -123,7 +123,6 @@ def brownian_bridge(column: BrownianBridgeColumn, rows: Rows, key: int, after_st
     step = rows.index - first[inverse] + (1 if after_step else 0)
     count = counts[inverse]
     fraction = step / count
-    parent_rows = runtime.rows(parent_table, parents)
     start = to_numpy(parent_rows.get(column.start)).astype(np.float64)[inverse]
     end = to_numpy(parent_rows.get(column.end)).astype(np.float64)[inverse]
     volatility = _parameter(column.volatility, parent_rows)

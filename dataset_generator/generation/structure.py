@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ..schemas.keys import ChildrenSumColumn
 from ..schemas.structure import (
     ChildrenAggColumn,
     ChildTimeColumn,
@@ -19,6 +20,7 @@ from ..schemas.structure import (
 from . import random as rnd
 from .convert import Values, to_numpy
 from .layout import TimeLayout
+from .links import parent_rows, share_parents, spread
 from .rows import Rows
 from .temporal import MICROS_PER_DAY
 
@@ -45,7 +47,11 @@ def day_start(column: DayStartColumn, rows: Rows, key: int) -> Values:
 
 def child_positions(rows: Rows) -> np.ndarray:
     """0-based position of each row among its parent's children (siblings are contiguous)."""
-    return rows.index - rows.runtime.first_child(rows.table, rows.parent_index)
+    if "child_positions" not in rows.memo:
+        parents, owner = parent_rows(rows)
+        rows.memo["child_positions"] = rows.index - rows.runtime.first_child(rows.table, parents.index)[owner]
+    positions: np.ndarray = rows.memo["child_positions"]
+    return positions
 
 
 def position(column: PositionColumn, rows: Rows, key: int) -> Values:
@@ -57,7 +63,8 @@ def child_time(column: ChildTimeColumn, rows: Rows, key: int) -> Values:
     assert rows.spec.parent is not None
     parent_table = rows.spec.parent.table
     parent_column = runtime.spec.tables[parent_table].columns[column.start]
-    start = to_numpy(runtime.rows(parent_table, rows.parent_index).get(column.start)).astype(np.int64)
+    parents, owner = parent_rows(rows)
+    start = to_numpy(spread(parents.get(column.start), owner)).astype(np.int64)
     if parent_column.type == "date":
         start = start * MICROS_PER_DAY
     pos = child_positions(rows)
@@ -80,13 +87,64 @@ def children_agg(column: ChildrenAggColumn, rows: Rows, key: int) -> Values:
     return aggregate_children(rows, column.table, column.column, column.agg, column.round)
 
 
+# Children generated at once for the aggregates of a batch: their parents are cut into groups of about this many
+# children (whole parents only), so a batch of parents with many children never holds them all at once.
+AGGREGATE_CHILD_ROWS = 131_072
+
+
 def aggregate_children(rows: Rows, table: str, source: str, agg: str, digits: int | None) -> Values:
     """`agg` of column `source` over the children (in child table `table`) of each of these rows."""
-    counts, children = _children_rows(rows, table)
     if agg == "count":
-        return counts
-    values = to_numpy(children.get(source)).astype(np.float64)
-    n = len(rows)
+        return rows.runtime.child_counts(table, rows.index)
+    results: dict[tuple[str, str, str, int | None], Values] = rows.memo.setdefault("children_aggs", {})
+    if (table, source, agg, digits) not in results:
+        _aggregate_all(rows, table, {(source, agg, digits)}, results)
+    return results[(table, source, agg, digits)]
+
+
+def _aggregate_all(rows: Rows, table: str, extra: set[tuple[str, str, int | None]], results: dict[tuple[str, str, str, int | None], Values]) -> None:
+    """Every aggregate this table declares over `table` (and `extra`), from one pass over the children made
+    group by group: each child column computes once per group and the group's children are then dropped."""
+    wanted = set(extra)
+    for column in rows.spec.columns.values():
+        if isinstance(column, ChildrenAggColumn) and column.table == table and column.agg != "count":
+            wanted.add((column.column, column.agg, column.round))
+        elif isinstance(column, ChildrenSumColumn) and column.table == table:
+            wanted.add((column.column, "sum", column.round))
+    order = sorted(wanted, key=repr)
+    counts = rows.runtime.child_counts(table, rows.index)
+    parts: dict[tuple[str, str, int | None], list[np.ndarray]] = {item: [] for item in order}
+    for first, stop in _parent_groups(counts):
+        child_index, parent_index, group_counts = rows.runtime.children(table, rows.index[first:stop])
+        children = rows.runtime.rows(table, child_index, parent_index)
+        # The children's parents are these rows: their values are read, not computed again.
+        share_parents(children, rows, first + np.repeat(np.arange(stop - first), group_counts))
+        for source, agg, digits in order:
+            values = to_numpy(children.get(source)).astype(np.float64)
+            parts[(source, agg, digits)].append(_reduce(values, group_counts, agg))
+    for source, agg, digits in order:
+        result = _rounded(np.concatenate(parts[(source, agg, digits)]) if parts[(source, agg, digits)] else np.zeros(0), digits)
+        missing = np.isnan(result)
+        results[(table, source, agg, digits)] = pa.array(result, type=pa.float64(), mask=missing) if missing.any() else result
+
+
+def _parent_groups(counts: np.ndarray) -> list[tuple[int, int]]:
+    """[first, stop) ranges of parents holding about AGGREGATE_CHILD_ROWS children each (at least one parent)."""
+    ends = np.cumsum(counts)
+    groups: list[tuple[int, int]] = []
+    first = 0
+    while first < len(counts):
+        before = ends[first - 1] if first else 0
+        stop = int(np.searchsorted(ends, before + AGGREGATE_CHILD_ROWS, side="right"))
+        stop = max(stop, first + 1)
+        groups.append((first, stop))
+        first = stop
+    return groups
+
+
+def _reduce(values: np.ndarray, counts: np.ndarray, agg: str) -> np.ndarray:
+    """`agg` of each parent's run of `values` (NaN for none); sum of none is 0."""
+    n = len(counts)
     present = counts > 0
     starts = np.cumsum(counts) - counts
     result = np.full(n, np.nan)
@@ -96,7 +154,7 @@ def aggregate_children(rows: Rows, table: str, source: str, agg: str, digits: in
         # bincount adds in row order: the same sum whatever the chunk (np.sum's pairwise order would not be).
         totals = np.bincount(owner[valid], weights=values[valid], minlength=n)
         if agg == "sum":
-            return _rounded(totals, digits)
+            return totals
         counted = np.bincount(owner[valid], minlength=n)
         present = counted > 0
         result[present] = totals[present] / counted[present]
@@ -110,20 +168,7 @@ def aggregate_children(rows: Rows, table: str, source: str, agg: str, digits: in
             result[present] = values[first]
         else:
             result[present] = values[first + counts[present] - 1]
-    result = _rounded(result, digits)
-    missing = np.isnan(result)
-    if not missing.any():
-        return result
-    return pa.array(result, type=pa.float64(), mask=missing)
-
-
-def _children_rows(rows: Rows, table: str) -> tuple[np.ndarray, Rows]:
-    """Child rows of these rows, shared by all aggregates of one batch so child columns compute once."""
-    cache: dict[str, tuple[np.ndarray, Rows]] = rows.memo.setdefault("children_rows", {})
-    if table not in cache:
-        child_index, parent_index, counts = rows.runtime.children(table, rows.index)
-        cache[table] = (counts, rows.runtime.rows(table, child_index, parent_index))
-    return cache[table]
+    return result
 
 
 def _rounded(values: np.ndarray, digits: int | None) -> np.ndarray:

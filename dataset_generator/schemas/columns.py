@@ -24,6 +24,8 @@ from .numeric import (
     ZipfColumn,
 )
 from .people import CountryColumn, PersonColumn
+from .places import PlaceColumn
+from .processes import Ar1Column, MarkovColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
@@ -81,6 +83,9 @@ Column = Annotated[
     | CalendarEventColumn
     | CountryColumn
     | PersonColumn
+    | Ar1Column
+    | MarkovColumn
+    | PlaceColumn
     | ListColumn
     | StructColumn,
     Field(discriminator="gen"),

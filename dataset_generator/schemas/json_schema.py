@@ -16,7 +16,20 @@ def spec_json_schema() -> dict[str, Any]:
     schema = DatasetSpec.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "dataset-generator dataset spec"
+    _relax_switch_cases(schema)
     return _allow_placeholders(schema)
+
+
+# A switch case is a column without `type` (it takes the switch's): any column's fields, with `gen`.
+_CASE_SCHEMA = {"type": "object", "required": ["gen"], "description": "a column spec without type (it takes the switch's)"}
+
+
+def _relax_switch_cases(schema: dict[str, Any]) -> None:
+    properties = schema.get("$defs", {}).get("SwitchColumn", {}).get("properties", {})
+    if "cases" in properties:
+        properties["cases"] = {"type": "object", "additionalProperties": _CASE_SCHEMA, "minProperties": 1}
+    if "default" in properties:
+        properties["default"] = {"anyOf": [_CASE_SCHEMA, {"type": "null"}], "default": None}
 
 
 def _allow_placeholders(node: Any) -> Any:

@@ -45,7 +45,7 @@ class ForeignKeyColumn(ColumnBase):
     @model_validator(mode="after")
     def _check_options(self) -> ForeignKeyColumn:
         if (self.distribution == "popularity") != (self.weight is not None):
-            raise ValueError("distribution popularity needs weight: (a gen popularity column), and weight needs it")
+            raise ValueError("distribution popularity needs weight (a gen popularity column of the referenced table); weight is only for distribution popularity")
         if self.distribution == "cycle" and (self.eligible is not None or self.distinct_within_parent):
             raise ValueError("distribution cycle cannot be combined with eligible or distinct_within_parent")
         return self

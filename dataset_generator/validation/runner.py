@@ -11,12 +11,12 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import DatasetGeneratorError, ParameterError, ValidationSetupError
-from ..generation.planner import make_plan
 from ..schemas.loader import load_schema
 from ..schemas.models import DatasetSpec
 from ..storage import S3Config, is_s3_uri
 from ..writers.base import STAGING_DIR as STAGING
 from ..writers.base import TableWriter
+from ..writers.sizing import sized_plan
 from . import checks, sources
 from .duck import confine, connect, first_line, ident, literal
 from .expected import ExpectedDataset, ExpectedTable, expected_dataset
@@ -71,7 +71,10 @@ def validate(
         unknown = [name for name in tables if name not in spec.tables]
         if unknown or not tables:
             raise ParameterError(f"unknown table {unknown[0]!r}; {spec.name} has {', '.join(spec.tables)}" if unknown else "the table list is empty")
-    expected = expected_dataset(make_plan(spec, seed=seed, options=writer.options, tables=tables, force=force), writer.options)
+    expected = expected_dataset(
+        sized_plan(spec, seed=seed, options=writer.options, tables=tables, force=force, encoder=getattr(writer, "encoder", None)),
+        writer.options,
+    )
     root = writer.storage.join("")
     if not is_s3_uri(root) and not Path(root).is_dir():
         raise ValidationSetupError(f"output {root.rstrip('/') or root} does not exist; give the output location the dataset was generated to")

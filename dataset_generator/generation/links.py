@@ -1,0 +1,89 @@
+"""The rows a batch refers to (its children's parents, the targets of a foreign key), computed once.
+
+Many columns of one batch read the same referenced rows: every `parent` and `lookup` column, the parent's
+start of a child's time, the parent's ends of a Brownian bridge. Each distinct referenced row is generated
+once per batch, in one shared row set, and spread back to the referring rows; the values are the same
+as computing each referring row's target on its own (every value is a pure function of its row).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import cast
+
+import numpy as np
+import pyarrow as pa
+
+from .convert import Values
+from .layout import PlainLayout
+from .rows import Rows, Runtime
+
+PARENT = "parent"
+
+
+def distinct(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, position of each value among them); O(n) when `wanted` is already sorted,
+    as children's parents and cycling keys are."""
+    steps = np.diff(wanted)
+    if len(wanted) and (steps >= 0).all():
+        starts = np.r_[True, steps != 0]
+        return wanted[starts], np.cumsum(starts) - 1
+    return np.unique(wanted, return_inverse=True)
+
+
+def referenced_rows(rows: Rows, name: str, table: str, index: Callable[[], np.ndarray]) -> tuple[Rows, np.ndarray]:
+    """The distinct rows of `table` that these rows refer to through the link `name`, shared by every
+    column of this batch that follows the same link, and where each of these rows points among them."""
+    cache: dict[str, tuple[Rows, np.ndarray]] = rows.memo.setdefault("referenced_rows", {})
+    if name not in cache:
+        whole = whole_table(rows.runtime, table)
+        if whole is not None:
+            cache[name] = (whole, index())
+        else:
+            unique, inverse = distinct(index())
+            cache[name] = (rows.runtime.rows(table, unique), inverse)
+    return cache[name]
+
+
+# A dimension table up to this many rows is generated whole, once per process, for the tables that refer to it.
+WHOLE_TABLE_ROWS = 65_536
+WHOLE_TABLES = "whole_tables"
+_PER_ROW_OF_OTHERS = ("children_agg", "children_sum")
+
+
+def whole_table(runtime: Runtime, table: str) -> Rows | None:
+    """All rows of `table` as one row set kept for the process (columns computed on first use), when it is
+    a small dimension table: not time-driven, no parent, no aggregate over children (which would generate
+    every child). Every batch that refers to it then reads its values instead of computing them again."""
+    tables: dict[str, Rows | None] = runtime.memo.setdefault(WHOLE_TABLES, {})
+    if table not in tables:
+        spec = runtime.spec.tables[table]
+        layout = runtime.layouts[table]
+        small = isinstance(layout, PlainLayout) and layout.rows <= WHOLE_TABLE_ROWS and spec.parent is None
+        if small and not any(column.gen in _PER_ROW_OF_OTHERS for column in spec.columns.values()):
+            tables[table] = runtime.rows(table, np.arange(layout.rows, dtype=np.int64))
+        else:
+            tables[table] = None
+    return tables[table]
+
+
+def parent_rows(rows: Rows) -> tuple[Rows, np.ndarray]:
+    """The distinct parents of these child rows, and each row's parent among them."""
+    assert rows.spec.parent is not None
+    return referenced_rows(rows, PARENT, rows.spec.parent.table, lambda: rows.parent_index)
+
+
+def share_parents(children: Rows, parents: Rows, owner: np.ndarray) -> None:
+    """Tell child rows that their parents are the rows `parents` (child i belongs to parents row owner[i]),
+    so that they read the parents' values already computed instead of computing them again. The parents
+    keep their children (in their own memo), so the children hold them weakly: no reference cycle, freed
+    as soon as the batch is done."""
+    children.memo.setdefault("referenced_rows", {})[PARENT] = (cast(Rows, weakref.proxy(parents)), owner)
+
+
+def spread(values: Values, inverse: np.ndarray) -> Values:
+    """values[inverse], for numpy or Arrow values."""
+    if isinstance(values, np.ndarray):
+        return values[inverse]
+    return values.take(pa.array(inverse))
