@@ -98,7 +98,7 @@ def test_a_bad_type_string_is_one_located_line(tmp_path: Path, text: str, messag
         ({"gen": "list", "length": {"distribution": "poisson"}, "element": {"gen": "uuid"}}, "distribution poisson needs lam"),
         ({"gen": "struct", "fields": {}}, "at least 1 item"),
         ({"gen": "struct", "fields": {"1a": {"gen": "uuid"}}}, "field name '1a' must be letters"),
-        ({"gen": "struct", "fields": {"a": {"gen": "expr", "expr": "1", "type": "int64"}}}, "field 'a' cannot be gen: expr"),
+        ({"gen": "struct", "fields": {"a": {"gen": "children_sum", "table": "t", "column": "id", "type": "int64"}}}, "field 'a' cannot be gen: children_sum"),
         ({"gen": "struct", "type": "struct<a: int8>", "fields": {"a": {"gen": "uniform", "low": 0, "high": 9, "type": "int16"}}}, "does not match its fields' types"),
     ],
 )
@@ -350,3 +350,49 @@ def test_a_distinct_list_holds_no_repeats(tmp_path: Path) -> None:
     assert abs(first - 5 / 13) < 0.02  # the first element is an undisturbed draw (nulls aside)
     result = run_cli("validate-schema", _spec(tmp_path, {"x": {**tags, "element": {"gen": "struct", "fields": {"a": {"gen": "uuid"}}}, "type": ""}}))
     assert result.exit_code == 2 and "distinct applies to lists of scalar values" in result.output
+
+
+SHIP_TO = """\
+name: ship
+tables:
+  customers:
+    rows: 200
+    columns:
+      customer_id: {type: int64, gen: sequence, start: 1}
+      city: {gen: faker, provider: city}
+  orders:
+    rows: 2000
+    columns:
+      order_id: {type: int64, gen: sequence, start: 1}
+      customer_id: {type: int64, gen: foreign_key, table: customers, column: customer_id}
+      ship_to:
+        gen: struct
+        fields:
+          city: {type: string, gen: lookup, via: customer_id, column: city}
+          label: {gen: template, template: "order {order_id}"}
+          express: {gen: boolean, p: 0.2}
+"""
+
+
+def test_a_tables_struct_fields_may_read_the_row(tmp_path: Path) -> None:
+    """A table's own struct may hold lookups and templates: the shipping city is the customer's."""
+    path = tmp_path / "ship.yaml"
+    path.write_text(SHIP_TO)
+    generate(path, create_writer("parquet", str(tmp_path / "out")), workers=1)
+    orders, customers = (parquet_glob(tmp_path / "out", name) for name in ("orders", "customers"))
+    row = query(
+        f"SELECT count(*), count(*) FILTER (WHERE o.ship_to.city = c.city AND o.ship_to.label = 'order ' || o.order_id) "
+        f"FROM read_parquet('{orders}') o JOIN read_parquet('{customers}') c USING (customer_id)"
+    )[0]
+    assert row == (2000, 2000)
+    bad_via = tmp_path / "bad.yaml"
+    bad_via.write_text(SHIP_TO.replace("via: customer_id", "via: nobody"))
+    result = run_cli("validate-schema", bad_via)
+    assert result.exit_code == 2 and "column 'ship_to': field 'city': lookup via 'nobody'" in result.output
+    in_list = tmp_path / "in_list.yaml"
+    in_list.write_text(SHIP_TO.replace("      ship_to:\n        gen: struct\n        fields:", (
+        "      ship_to:\n        gen: list\n        length: {distribution: fixed, value: 2}\n        element:\n"
+        "          gen: struct\n          fields:")).replace("\n          city:", "\n            city:")
+        .replace("\n          label:", "\n            label:").replace("\n          express:", "\n            express:"))  # fmt: skip
+    result = run_cli("validate-schema", in_list)
+    assert result.exit_code == 2 and "field 'city' of a list's struct cannot be gen: lookup" in result.output, result.output
