@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from ..options import WriterOptions
@@ -42,6 +44,19 @@ _DUCKDB_UNSIGNED = {8: "UTINYINT", 16: "USMALLINT", 32: "UINTEGER", 64: "UBIGINT
 _DUCKDB_TIMESTAMPS = {"s": "TIMESTAMP", "ms": "TIMESTAMP", "us": "TIMESTAMP", "ns": "TIMESTAMP_NS"}
 
 
+@lru_cache(maxsize=1)
+def _keywords() -> frozenset[str]:
+    with duckdb.connect() as con:
+        return frozenset(row[0] for row in con.execute("SELECT keyword_name FROM duckdb_keywords()").fetchall())
+
+
+def _field_name(name: str) -> str:
+    """A struct field's name as DuckDB spells it in a type: quoted when a keyword or not plain lower case."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in _keywords():
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
 def duckdb_type(arrow_type: pa.DataType) -> str:
     """The DuckDB type a reader gives an Arrow column of the plan's schema (as DuckDB reads Parquet)."""
     if pa.types.is_decimal(arrow_type):
@@ -53,7 +68,7 @@ def duckdb_type(arrow_type: pa.DataType) -> str:
     if pa.types.is_list(arrow_type):
         return f"{duckdb_type(arrow_type.value_type)}[]"
     if pa.types.is_struct(arrow_type):
-        return "STRUCT(" + ", ".join(f"{field.name} {duckdb_type(field.type)}" for field in arrow_type) + ")"
+        return "STRUCT(" + ", ".join(f"{_field_name(field.name)} {duckdb_type(field.type)}" for field in arrow_type) + ")"
     if pa.types.is_binary(arrow_type):
         return "BLOB"
     if pa.types.is_time(arrow_type):
