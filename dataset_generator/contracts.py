@@ -34,7 +34,8 @@ class TableInfo:
     `time_column` the timestamp they derive from, or None when they are inherited from a parent table;
     `dictionary_columns` low-cardinality columns worth dictionary encoding; `expected_rows` the planned count;
     `fingerprint` identifies what a run writes into the table (dataset, seed, options): writers record it with
-    the commit, so that re-running the same command can skip a table an earlier run already committed.
+    the commit, so that re-running the same command can skip a table an earlier run already committed;
+    `description` and `column_descriptions` are the spec's, which table formats store as comments.
     """
 
     name: str
@@ -44,6 +45,8 @@ class TableInfo:
     dictionary_columns: tuple[str, ...] = ()
     expected_rows: int = 0
     fingerprint: str = ""
+    description: str = ""  # the spec's table description (a table comment where the format has one)
+    column_descriptions: tuple[tuple[str, str], ...] = ()  # (column, description) of the described columns
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ class TableEntry(BaseModel):
     dictionary_columns: tuple[str, ...]
     expected_rows: int
     location: str
+    description: str = ""
+    column_descriptions: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, info: TableInfo, location: str) -> TableEntry:
@@ -55,6 +57,7 @@ class TableEntry(BaseModel):
         return cls(
             name=info.name, arrow_schema=schema, partition_columns=info.partition_columns, time_column=info.time_column,
             dictionary_columns=info.dictionary_columns, expected_rows=info.expected_rows, location=location,
+            description=info.description, column_descriptions=info.column_descriptions,
         )  # fmt: skip
 
     def table_info(self) -> TableInfo:
@@ -65,6 +68,8 @@ class TableEntry(BaseModel):
             time_column=self.time_column,
             dictionary_columns=self.dictionary_columns,
             expected_rows=self.expected_rows,
+            description=self.description,
+            column_descriptions=self.column_descriptions,
         )
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 # No client may probe the cloud metadata address or real AWS: tests stay on loopback.
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 # Polars plans Iceberg scans with pyiceberg (its optional planner plugin is not a dependency).
 os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
 
-pytest_plugins = ["_s3_server", "_duckdb_reader"]
+# Default catalogs of S3 outputs (writers/catalog_home.py) go to a private directory, never the user's home.
+os.environ.setdefault("DATASET_GENERATOR_CATALOG_DIR", tempfile.mkdtemp(prefix="dsgen-catalogs-"))
+
+pytest_plugins = ["_s3_server", "_duckdb_reader", "_pg_server"]

@@ -260,3 +260,13 @@ def test_t1_t2_t3_t4(transactions: Path) -> None:
     assert persistence >= 0.5 and customers > 500, (persistence, customers)
     cents = scalar(f"select avg(case when abs(order_amount / order_qty * 100 - round(order_amount / order_qty * 100)) < 1e-6 then 1.0 else 0 end) from {source}")
     assert cents >= 0.999
+
+
+def test_lognormal_scale_by_reads_a_trait_and_misuse_is_located(tmp_path: Path) -> None:
+    spec = load_schema("transactions", params={"rows": 1_000, "customers": 50})
+    assert spec.tables["transactions"].columns["unit_amount"].scale_by == "spend_level"  # type: ignore[union-attr]
+    text = (ROOT / "dataset_generator" / "schemas" / "datasets" / "transactions.yaml").read_text()
+    path = tmp_path / "spec.yaml"
+    path.write_text(text.replace("scale_by: spend_level", "scale_by: spend", 1))
+    with pytest.raises(SpecError, match=r"spec\.yaml:\d+: table 'transactions', column 'unit_amount': scale_by 'spend' must be a numeric column of this table"):
+        load_schema(path)

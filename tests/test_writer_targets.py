@@ -25,7 +25,9 @@ ARGS = ("generate", "transactions", "--param", "rows=200", "--workers", "1")
 def test_builtin_flags_come_from_the_target_specs() -> None:
     index = registry.target_flag_index()
     assert {flag: formats for flag, (_field, formats) in index.items()} == {
+        "--descriptions": ("parquet",),
         "--catalog-uri": ("iceberg",),
+        "--catalog-type": ("iceberg",),
         "--catalog-name": ("iceberg",),
         "--namespace": ("iceberg",),
         "--catalog-property": ("iceberg",),
@@ -62,9 +64,9 @@ def test_the_api_takes_the_spec_fields_and_refuses_others(tmp_path: Path) -> Non
     assert writer.namespace == "sales"
     lake = create_writer("ducklake", output_uri=str(tmp_path), data_path=str(tmp_path / "d"), schema="s")
     assert lake.target == DuckLakeTarget(data_path=str(tmp_path / "d"), schema="s")
-    with pytest.raises(WriterError, match="format 'parquet' takes no option 'namespace'; it takes no target options"):
-        create_writer("parquet", output_uri=str(tmp_path), namespace="x")
-    with pytest.raises(WriterError, match="takes no option 'catalog'; it takes catalog_uri, catalog_name"):
+    with pytest.raises(WriterError, match="format 'csv' takes no option 'namespace'; it takes no target options"):
+        create_writer("csv", output_uri=str(tmp_path), namespace="x")
+    with pytest.raises(WriterError, match="takes no option 'catalog'; it takes catalog_uri, catalog_type, catalog_name"):
         create_writer("iceberg", output_uri=str(tmp_path), catalog="x")
 
 

@@ -18,7 +18,7 @@ from .options import (
     with_options,
     writer_from_flags,
 )
-from .output import Progress, human_bytes, print_summary
+from .output import Progress, human_bytes, print_catalog, print_summary
 
 
 @cli.command("generate")
@@ -137,6 +137,8 @@ def generate_command(
         progress.finish()
     if not quiet:
         print_summary(summary)
+        if "part" not in summary.extra:
+            print_catalog(writer)
         if "part" in summary.extra:
             click.echo(
                 f"part {summary.extra['part']} of {summary.extra['parts']} of run {summary.extra['run_id']} staged; "
@@ -174,3 +176,4 @@ def commit_command(
         version = f" (version {table.version})" if table.version is not None else ""
         click.echo(f"{table.name:<16} {table.rows:>14,} rows {table.files:>7,} files {human_bytes(table.bytes):>10}  {table.location}{version}")
     click.echo(f"committed parts run {summary.extra['run_id']} ({summary.extra['parts']} parts) in {summary.seconds:.1f} s")
+    print_catalog(writer)

@@ -31,6 +31,13 @@ def print_summary(summary: Any) -> None:
     )
 
 
+def print_catalog(writer: Any) -> None:
+    """The catalog a table format committed to (Iceberg, DuckLake), so a reader knows where to find it."""
+    describe = getattr(writer, "describe_catalog", None)
+    if describe is not None:
+        click.echo(f"catalog: {describe()}")
+
+
 class Progress:
     """A click progress bar per table on a terminal: rows written of rows planned, and the overall rate."""
 

@@ -41,8 +41,15 @@ def referenced_rows(rows: Rows, name: str, table: str, index: Callable[[], np.nd
         if whole is not None:
             cache[name] = (whole, index())
         else:
-            unique, inverse = distinct(index())
-            cache[name] = (rows.runtime.rows(table, unique), inverse)
+            wanted = index()
+            steps = np.diff(wanted)
+            if len(wanted) and not (steps >= 0).all():
+                # Unsorted targets (a foreign key into a large table) rarely repeat within a batch: sorting
+                # them to share repeats costs more than computing each target.
+                cache[name] = (rows.runtime.rows(table, wanted), np.arange(len(wanted)))
+            else:
+                unique, inverse = distinct(wanted)
+                cache[name] = (rows.runtime.rows(table, unique), inverse)
     return cache[name]
 
 
@@ -83,7 +90,13 @@ def share_parents(children: Rows, parents: Rows, owner: np.ndarray) -> None:
 
 
 def spread(values: Values, inverse: np.ndarray) -> Values:
-    """values[inverse], for numpy or Arrow values."""
+    """values[inverse], for numpy or Arrow values (the values themselves when inverse is the identity)."""
+    if len(inverse) == len(values) and _identity(inverse):
+        return values
     if isinstance(values, np.ndarray):
         return values[inverse]
     return values.take(pa.array(inverse))
+
+
+def _identity(inverse: np.ndarray) -> bool:
+    return bool((inverse == np.arange(len(inverse))).all())

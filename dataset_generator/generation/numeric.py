@@ -17,7 +17,7 @@ from ..schemas.numeric import (
     ZipfColumn,
 )
 from . import random as rnd
-from .convert import Values
+from .convert import Values, to_numpy
 from .rows import Rows
 
 
@@ -45,7 +45,10 @@ def normal(column: NormalColumn, rows: Rows, key: int) -> Values:
 
 
 def lognormal(column: LogNormalColumn, rows: Rows, key: int) -> Values:
-    return finish(column, np.exp(column.mean + column.sigma * rnd.standard_normal(key, rows.index)))
+    values = np.exp(column.mean + column.sigma * rnd.standard_normal(key, rows.index))
+    if column.scale_by is not None:
+        values *= to_numpy(rows.get(column.scale_by))
+    return finish(column, values)
 
 
 def gamma(column: GammaColumn, rows: Rows, key: int) -> Values:

@@ -127,6 +127,12 @@ def make_plan(
                 if isinstance(column, (ChoiceColumn, FakerColumn, BooleanColumn)) and not column.hidden
             ),
             expected_rows=layouts[name].rows,
+            description=table_spec.description.strip(),
+            column_descriptions=tuple(
+                (column_name, column.description.strip())
+                for column_name, column in table_spec.columns.items()
+                if column.description.strip() and not column.hidden
+            ),
         )
         table_plans.append(
             TablePlan(name=name, rows=layouts[name].rows, info=info, files=split_files(name, segments, rows_per_file[name]))

@@ -11,9 +11,11 @@ from pydantic import Field, model_validator
 from .base import (
     INTEGER_RANGES,
     INTEGER_TYPES,
+    NUMERIC_TYPES,
     Bounded,
     ColumnBase,
     ColumnType,
+    SpecView,
     check_finite,
     check_integer_values,
     check_weights,
@@ -108,9 +110,29 @@ class LogNormalColumn(NumericColumn):
     gen: Literal["lognormal"]
     mean: float  # of the underlying normal
     sigma: float = Field(gt=0)
+    # A numeric column of the same table multiplying the draw before min/max/round: e.g. an entity's spend level
+    # read through a lookup, so each entity's values scatter around its own median.
+    scale_by: str | None = None
+
+    @model_validator(mode="after")
+    def _check_scale_by(self) -> LogNormalColumn:
+        if self.scale_by is not None and self.type in INTEGER_TYPES:
+            raise ValueError("scale_by needs a float column type")
+        return self
 
     def finite_fields(self) -> tuple[str, ...]:
         return ("mean", "sigma")
+
+    def dependencies(self, spec: SpecView, table: str) -> list[tuple[str, str]]:
+        return [] if self.scale_by is None else [(table, self.scale_by)]
+
+    def reference_error(self, spec: SpecView, table: str) -> str | None:
+        if self.scale_by is None:
+            return None
+        column = spec.tables[table].columns.get(self.scale_by)
+        if column is None or column.type not in NUMERIC_TYPES:
+            return f"scale_by {self.scale_by!r} must be a numeric column of this table"
+        return None
 
     def reachable(self) -> tuple[float, float] | None:
         top = self.mean + MAX_STANDARD_NORMAL * self.sigma

@@ -32,6 +32,7 @@ from ..errors import TableExistsError, WriterError
 from ..faults import fault_point
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
+from .descriptions import with_field_descriptions
 from .table_format import TableFormatWriter, after_commit, commit_failure
 from .types import micros_utc_only, no_duration, no_unsigned
 
@@ -143,7 +144,8 @@ class DeltaWriter(TableFormatWriter):
             )
             for info in files
         ]
-        schema = _delta_arrow_schema(table)
+        # Column descriptions are `comment` field metadata of the Delta schema; the table's is its description.
+        schema = with_field_descriptions(_delta_arrow_schema(table), table, "comment")
         partition_by = list(table.partition_columns)
         creating = not handle.extra["exists"]
         properties = CommitProperties(
@@ -167,6 +169,7 @@ class DeltaWriter(TableFormatWriter):
                     mode="overwrite" if handle.extra["exists"] else "error",
                     partition_by=partition_by,
                     name=table.name,
+                    description=table.description or None,
                     storage_options=options,
                     commit_properties=properties,
                 )

@@ -5,9 +5,11 @@ data files live under `<output>/data/` (DuckLake's DATA_PATH), so the output dir
 
     ATTACH 'ducklake:<output>/catalog.ducklake' AS lake (DATA_PATH '<output>/data/')
 
-`metadata_uri` puts the metadata elsewhere: a DuckDB file path, `sqlite:<path>` or `postgres:<libpq dsn>`
-(which need the `duckdb-extension-sqlite-scanner` / `duckdb-extension-postgres-scanner` packages);
-`data_path` moves the data files (required with an S3 output: `s3://bucket/prefix/data/` is derived from it).
+An S3 output keeps DATA_PATH in the bucket (`s3://bucket/prefix/data/`) and its metadata in a local DuckDB
+file at `catalog_home.default_catalog_file(<output>, "catalog.ducklake")` (DuckDB cannot write a database file
+to S3); the run summary names it. `metadata_uri` puts the metadata elsewhere: a DuckDB file path,
+`sqlite:<path>` or `postgres:<libpq dsn>` (which need the `duckdb-extension-sqlite-scanner` /
+`duckdb-extension-postgres-scanner` packages); `data_path` moves the data files.
 
 Protocol: a DuckDB connection cannot be shared across processes, so workers write plain Parquet files with
 pyarrow (the Parquet format's encoder) into `<DATA_PATH>/<schema>/<table>/year=…/month=…/day=…/`, and `commit`
@@ -26,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -41,6 +44,7 @@ from ..options import WriterOptions
 from ..sql import sql_identifier, sql_literal
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
+from .catalog_home import default_catalog_file
 from .duckdb_extensions import connect_duckdb
 from .partitions import schema_with_partition_columns
 from .table_format import TableFormatWriter, after_commit, commit_failure
@@ -74,11 +78,6 @@ class DuckLakeWriter(TableFormatWriter):
         self, output_uri: str, s3: S3Config | None = None, options: WriterOptions | None = None, **target: Any
     ) -> None:
         super().__init__(output_uri, s3=s3, options=options, **target)
-        if self.target.metadata_uri is None and is_s3_uri(output_uri):
-            raise WriterError(
-                "DuckLake output on S3 needs its metadata elsewhere: pass metadata_uri "
-                "(a local .ducklake file, sqlite:<path> or postgres:<dsn>)"
-            )
         self.metadata_uri = self.target.metadata_uri
         self.data_path = self.target.data_path
         self.schema = self.target.schema or DEFAULT_SCHEMA
@@ -88,7 +87,14 @@ class DuckLakeWriter(TableFormatWriter):
     def _metadata(self) -> str:
         if self.metadata_uri is not None:
             return self.metadata_uri.removeprefix("ducklake:")
+        if is_s3_uri(self.output_uri):  # DuckDB cannot write its database file to S3: a local file
+            return default_catalog_file(self.output_uri, DEFAULT_METADATA_FILE)
         return self.storage.join(DEFAULT_METADATA_FILE)
+
+    def describe_catalog(self) -> str:
+        """The metadata database and DATA_PATH, for the run summary (a DSN's password is masked)."""
+        metadata = re.sub(r"(password=)\S+", r"\1***", self._metadata())
+        return f"DuckLake metadata {metadata}, DATA_PATH {self._data_path()}"
 
     def _data_path(self) -> str:
         path = self.data_path or self.storage.join(DEFAULT_DATA_DIR)
@@ -289,6 +295,12 @@ class DuckLakeWriter(TableFormatWriter):
         columns = ", ".join(f"{sql_identifier(name)} {type_name}" for name, type_name, *_ in described)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG_ALIAS}.{sql_identifier(self.schema)}")
         con.execute(f"CREATE TABLE {self._qualified(table.name)} ({columns})")
+        if table.description:
+            con.execute(f"COMMENT ON TABLE {self._qualified(table.name)} IS {sql_literal(table.description)}")
+        for column, text in table.column_descriptions:
+            con.execute(
+                f"COMMENT ON COLUMN {self._qualified(table.name)}.{sql_identifier(column)} IS {sql_literal(text)}"
+            )
         keys = partition_keys(table)
         if keys:
             con.execute(f"ALTER TABLE {self._qualified(table.name)} SET PARTITIONED BY ({', '.join(keys)})")

@@ -23,7 +23,6 @@ the same shape as the Delta and Hive outputs of that table.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -41,6 +40,14 @@ from ..faults import fault_point
 from ..options import WriterOptions
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
+from .descriptions import with_field_descriptions
+from .iceberg_catalog import (
+    catalog_config,
+    catalog_kind,
+    ensure_version_hint,
+    has_version_hint,
+    write_version_hint,
+)
 from .partitions import schema_with_partition_columns
 from .table_format import TableFormatWriter, after_commit, commit_failure
 from .targets import IcebergTarget
@@ -48,8 +55,6 @@ from .types import micros_utc_only, no_duration, no_unsigned
 
 DEFAULT_CATALOG_NAME = "dataset_generator"
 DEFAULT_NAMESPACE = "default"
-CATALOG_DIR = "_catalog"
-CATALOG_FILE = "catalog.db"
 _TIME_TRANSFORMS: dict[tuple[str, ...], tuple[Transform[Any, Any], str]] = {
     ("year",): (YearTransform(), "year"),
     ("year", "month"): (MonthTransform(), "month"),
@@ -86,36 +91,24 @@ class IcebergWriter(TableFormatWriter):
         self.catalog_name = self.target.catalog_name or DEFAULT_CATALOG_NAME
         self.namespace = self.target.namespace or DEFAULT_NAMESPACE
         self.catalog_properties = dict(self.target.catalog_properties)
-        if self.catalog_uri is None and "uri" not in self.catalog_properties and is_s3_uri(output_uri):
-            raise WriterError(
-                "Iceberg output on S3 needs a catalog: pass catalog_uri "
-                "(e.g. sqlite:////path/catalog.db, postgresql+psycopg2://…, or a REST catalog https://…)"
-            )
+        self.catalog_kind = catalog_kind(self.target.catalog_type, self.catalog_uri, self.catalog_properties)
 
     # ------------------------------------------------------------------ catalog (client only)
 
     def _is_rest(self) -> bool:
-        uri = self.catalog_uri or self.catalog_properties.get("uri", "")
-        return self.catalog_properties.get("type") == "rest" or uri.startswith(("http://", "https://"))
+        return self.catalog_kind == "rest"
 
     def _catalog_config(self) -> dict[str, str]:
-        config: dict[str, str] = {}
-        if self.catalog_uri is None and "uri" not in self.catalog_properties:
-            catalog_dir = self.storage.join(CATALOG_DIR)
-            os.makedirs(catalog_dir, exist_ok=True)
-            config.update(type="sql", uri=f"sqlite:///{os.path.join(catalog_dir, CATALOG_FILE)}")
-        elif self.catalog_uri is not None:
-            config.update(type="rest" if self._is_rest() else "sql", uri=self.catalog_uri)
-        if not self._is_rest():
-            config["warehouse"] = self._warehouse()
-        if is_s3_uri(self.output_uri):
-            config.update((self.s3 or S3Config()).pyiceberg_properties())
-        config.update(self.catalog_properties)
-        return config
+        return catalog_config(
+            self.catalog_kind, self.catalog_uri, self.catalog_properties,
+            storage=self.storage, output_uri=self.output_uri, s3=self.s3,
+        )  # fmt: skip
 
-    def _warehouse(self) -> str:
-        root = self.storage.root
-        return root if is_s3_uri(root) else f"file://{root}"
+    def describe_catalog(self) -> str:
+        """The catalog, for the run summary (no secrets: a URI's password is masked)."""
+        config = self._catalog_config()
+        where = config.get("uri") or config.get("glue.endpoint") or ("AWS Glue" if self.catalog_kind == "glue" else "")
+        return f"Iceberg {self.catalog_kind} catalog {_mask_password(where)}, namespace {self.namespace!r}".replace("  ", " ")
 
     @property
     def catalog(self) -> Catalog:
@@ -163,18 +156,27 @@ class IcebergWriter(TableFormatWriter):
                 f"output {location} is not empty and is not an Iceberg table of this catalog "
                 f"(found {strangers[0]}); choose an empty location"
             )
+        if self.options.mode != "overwrite" and has_version_hint(self.storage, location):
+            raise WriterError(
+                f"{location} holds a committed Iceberg table that catalog {self.catalog_name!r} does not list "
+                "(another catalog's, or a lost catalog file); pass that --catalog-uri, or --mode overwrite"
+            )
 
     def _stage_create(self, table: TableInfo) -> Transaction:
         """The transaction that creates the table (not committed): committed with the first snapshot, so a
         table never exists without its data, and a concurrent creator makes the catalog refuse one of them."""
         catalog = self.catalog
         _ensure_namespace(catalog, self.namespace)
-        schema = schema_with_partition_columns(table)
+        # The spec's descriptions: each field's `doc`, and the table property `comment`.
+        schema = with_field_descriptions(schema_with_partition_columns(table), table, "doc")
+        properties = self._table_properties()
+        if table.description:
+            properties["comment"] = table.description
         location = None if self._is_rest() else self.storage.join(table.name)
         if location is not None and not is_s3_uri(location):
             location = f"file://{location}"
         transaction = catalog.create_table_transaction(
-            self._identifier(table), schema=schema, location=location, properties=self._table_properties()
+            self._identifier(table), schema=schema, location=location, properties=properties
         )
         fields = partition_fields(table)
         if fields:
@@ -192,15 +194,21 @@ class IcebergWriter(TableFormatWriter):
     # ------------------------------------------------------------------ protocol
 
     def is_committed(self, table: TableInfo) -> bool:
-        """Whether the table's current snapshot was committed by an identical run (its summary fingerprint)."""
+        """Whether the table's current snapshot was committed by an identical run (its summary fingerprint).
+        Such a table is skipped; its version hint is brought up to date first (a run that died between its
+        commit and the hint left it behind)."""
         if not table.fingerprint:
             return False
         try:
-            snapshot = self.catalog.load_table(self._identifier(table)).current_snapshot()
+            iceberg_table = self.catalog.load_table(self._identifier(table))
         except NoSuchTableError:
             return False
+        snapshot = iceberg_table.current_snapshot()
         summary = snapshot.summary if snapshot is not None else None
-        return summary is not None and summary.get(_FINGERPRINT_PROPERTY) == table.fingerprint
+        committed = summary is not None and summary.get(_FINGERPRINT_PROPERTY) == table.fingerprint
+        if committed and not self._is_rest():
+            ensure_version_hint(self.storage, iceberg_table.metadata_location)
+        return committed
 
     def open_table(self, table: TableInfo, *, run_id: str | None = None) -> TableHandle:
         identifier = self._identifier(table)
@@ -319,8 +327,13 @@ class IcebergWriter(TableFormatWriter):
                 return CommitInfo.from_files(handle.table.name, handle.location, files)
             raise commit_failure(f"Iceberg commit of table {name!r} failed", exc) from exc
         # The catalog points at the new metadata: from here on nothing may raise or delete its files.
-        version = after_commit("iceberg", handle.table.name, lambda: _snapshot_id(committed))
+        version = after_commit("iceberg", handle.table.name, lambda: self._after_commit(committed))
         return CommitInfo.from_files(handle.table.name, handle.location, files, version=version)
+
+    def _after_commit(self, committed: Table) -> str | None:
+        if not self._is_rest():  # this tool chose the location: make the table readable by path
+            write_version_hint(self.storage, committed.metadata_location)
+        return _snapshot_id(committed)
 
     def _landed(self, handle: TableHandle) -> bool:
         """Whether a snapshot of the table was committed by this run (its run id in the summary)."""
@@ -343,6 +356,14 @@ class IcebergWriter(TableFormatWriter):
                     self.catalog.drop_table(handle.extra["identifier"])
         elif handle.extra.get("new", False) and not storage.list_files(handle.location):
             storage.remove_tree(handle.location)
+
+
+def _mask_password(uri: str) -> str:
+    scheme, sep, rest = uri.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return uri
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def _snapshot_id(table: Table) -> str | None:

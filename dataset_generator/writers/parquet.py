@@ -7,6 +7,7 @@ from typing import ClassVar
 from .encoding import Encoder
 from .file_table import FileTableWriter
 from .parquet_encoding import ParquetEncoder
+from .targets import ParquetTarget
 
 
 class ParquetWriter(FileTableWriter):
@@ -15,6 +16,9 @@ class ParquetWriter(FileTableWriter):
     name: ClassVar[str] = "parquet"
     description: ClassVar[str] = "Apache Parquet files, Hive-partitioned, one _SUCCESS per table"
     extension: ClassVar[str] = ".parquet"
+    target_spec: ClassVar[type[ParquetTarget]] = ParquetTarget
+    target: ParquetTarget
 
     def _make_encoder(self) -> Encoder:
-        return ParquetEncoder(self.options)
+        # A plugin subclass may bring its own target spec, without this field.
+        return ParquetEncoder(self.options, descriptions=bool(getattr(self.target, "descriptions", False)))

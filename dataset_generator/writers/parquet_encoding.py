@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from ..contracts import TableInfo
 from ..options import CODECS, WriterOptions
+from .descriptions import described_parquet_schema
 from .encoding import rebatch
 
 
@@ -20,9 +21,12 @@ class ParquetEncoder:
 
     Row groups hold exactly `options.effective_row_group_rows` rows (the last fewer), whatever the batching,
     so the bytes depend only on the rows. Dictionary encoding only for the table's low-cardinality columns.
+    `descriptions` adds the spec's table and column descriptions to the file's key-value metadata
+    (descriptions.py); off by default, so that the files' bytes do not depend on the prose of a spec.
     """
 
     options: WriterOptions
+    descriptions: bool = False
 
     def encode(self, sink: BinaryIO, table: TableInfo, batches: Iterable[pa.RecordBatch]) -> tuple[int, dict[str, Any]]:
         """Write `batches` to `sink` as one Parquet file.
@@ -38,7 +42,7 @@ class ParquetEncoder:
         dictionary_columns = [name for name in table.dictionary_columns if name in table.schema.names]
         with pq.ParquetWriter(
             sink,
-            table.schema,
+            described_parquet_schema(table) if self.descriptions else table.schema,
             compression=CODECS[options.compression][0],
             compression_level=options.compression_level,
             use_dictionary=dictionary_columns or False,

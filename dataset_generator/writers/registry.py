@@ -40,7 +40,10 @@ class WriterEntry:
 _NO_TARGET = "dataset_generator.writers.targets:WriterTarget"
 
 known_writers: dict[str, WriterEntry] = {
-    "parquet": WriterEntry("dataset_generator.writers.parquet:ParquetWriter", None, "Apache Parquet files (Hive layout)", _NO_TARGET),
+    "parquet": WriterEntry(
+        "dataset_generator.writers.parquet:ParquetWriter", None, "Apache Parquet files (Hive layout)",
+        "dataset_generator.writers.targets:ParquetTarget",
+    ),
     "csv": WriterEntry("dataset_generator.writers.csv:CsvWriter", None, "CSV files, optionally gzip/zstd compressed", _NO_TARGET),
     "jsonl": WriterEntry("dataset_generator.writers.jsonl:JsonlWriter", None, "JSON lines, optionally gzip/zstd compressed", _NO_TARGET),
     "delta": WriterEntry("dataset_generator.writers.delta:DeltaWriter", "delta", "Delta Lake tables (deltalake)", _NO_TARGET),

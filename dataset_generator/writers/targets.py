@@ -112,10 +112,27 @@ def _flag_type(hint: Any) -> type | None:
 
 
 @dataclass(frozen=True)
-class IcebergTarget(WriterTarget):
-    """An Iceberg catalog: by default an embedded SQLite catalog inside the output."""
+class ParquetTarget(WriterTarget):
+    """Parquet files: whether the spec's descriptions go into each file's key-value metadata."""
 
-    catalog_uri: str | None = target_field("catalog URI (sqlite:///..., postgresql://..., http(s):// REST).")
+    descriptions: bool = target_field(
+        "write the spec's table and column descriptions into each file's key-value metadata.", default=False
+    )
+
+
+@dataclass(frozen=True)
+class IcebergTarget(WriterTarget):
+    """An Iceberg catalog: by default a SQLite catalog file (inside a local output; for an S3 output at the place
+    `catalog_home.default_catalog_file` names)."""
+
+    catalog_uri: str | None = target_field(
+        "catalog URI (sqlite:///..., postgresql+psycopg2://..., http(s):// REST; the Glue endpoint with "
+        "--catalog-type glue)."
+    )
+    catalog_type: str | None = target_field(
+        "catalog type: sql (default), rest (default for an http(s) --catalog-uri) or glue (AWS Glue).",
+        metavar="sql|rest|glue",
+    )
     catalog_name: str | None = target_field("catalog name.")
     namespace: str | None = target_field("namespace of the tables (default 'default').")
     catalog_properties: dict[str, str] = target_field(
@@ -125,7 +142,8 @@ class IcebergTarget(WriterTarget):
 
 @dataclass(frozen=True)
 class DuckLakeTarget(WriterTarget):
-    """A DuckLake: its metadata database and its DATA_PATH (by default both inside the output)."""
+    """A DuckLake: its metadata database and its DATA_PATH (by default the metadata file inside a local output,
+    or at the place `catalog_home.default_catalog_file` names for an S3 output, and DATA_PATH <output>/data/)."""
 
     metadata_uri: str | None = target_field("metadata database (a path, sqlite:... or postgres:...).")
     data_path: str | None = target_field("DATA_PATH of the lake (default <output>/data/).")
