@@ -45,7 +45,7 @@ COLUMNS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 # What each format refuses (docs/schemas.md, "Types by format"), with a piece of its one-line message.
 REFUSED: dict[str, dict[str, str]] = {
-    "csv": {name: "CSV has no nested values" for name in ("tags", "address", "lines")},
+    "csv": {},
     "jsonl": {},
     "delta": {
         **{name: "Delta has no unsigned integers" for name in ("u8", "u16", "u32", "u64")},
@@ -90,12 +90,17 @@ def _source(con: Any, writer: Any, format_name: str, root: Path, columns: dict[s
     types = {"id": "BIGINT", **{name: PARQUET_TYPES[name] for name in columns}}
     if format_name in ("csv", "jsonl"):
         # Text carries no types: the reader is given them (binary as its base64 text, decoded below).
-        declared = {name: ("VARCHAR" if kind == "BLOB" else kind) for name, kind in types.items()}
+        # CSV holds lists and structs as JSON text: cast through DuckDB's JSON type.
+        as_json = {name for name, kind in types.items() if format_name == "csv" and (kind.endswith("]") or kind.startswith("STRUCT"))}
+        declared = {name: ("VARCHAR" if kind == "BLOB" or name in as_json else kind) for name, kind in types.items()}
         struct = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in declared.items()) + "}"
         reader = "read_csv" if format_name == "csv" else "read_json"
         files = glob.glob(f"{root}/t/*.{'csv' if format_name == 'csv' else 'jsonl'}")
         relation = f"{reader}({files!r}, columns = {struct})"
-        decoded = ", ".join(f"from_base64({name}) AS {name}" if kind == "BLOB" else f'"{name}"' for name, kind in types.items())
+        decoded = ", ".join(
+            f"from_base64({name}) AS {name}" if kind == "BLOB" else f'"{name}"::JSON::{kind} AS "{name}"' if name in as_json else f'"{name}"'
+            for name, kind in types.items()
+        )
         return f"(SELECT {decoded} FROM {relation})"
     if format_name == "delta":
         return f"delta_scan('{root}/t')"
@@ -148,21 +153,26 @@ def test_a_type_the_format_cannot_store_is_refused_before_writing(tmp_path: Path
     assert not output.exists() or not any(path.is_file() for path in output.rglob("*"))
 
 
-def test_json_lines_nest_durations_as_counts_and_refuse_nested_binary(tmp_path: Path, duckdb_con: Any) -> None:  # noqa: F811
+@pytest.mark.parametrize("format_name", ["jsonl", "csv"])
+def test_text_formats_nest_durations_as_counts_and_refuse_nested_binary(
+    tmp_path: Path, duckdb_con: Any, format_name: str  # noqa: F811
+) -> None:
     waits = {"gen": "list", "length": {"distribution": "fixed", "value": 2},
              "element": {"gen": "uniform", "low": 1, "high": 60, "type": "duration", "unit": "s"}}  # fmt: skip
     spec = _write_spec(tmp_path / "spec.yaml", {"waits": waits, "s": {"gen": "struct", "fields": {"w": waits}}})
-    generate(spec, create_writer("jsonl", str(tmp_path / "out")), workers=1)
-    files = glob.glob(f"{tmp_path}/out/t/*.jsonl")
-    row = duckdb_con.execute(
-        f"SELECT min(list_min(waits)), max(list_max(waits)), min(len(s.w)) FROM read_json({files!r}, "
-        "columns = {'id': 'BIGINT', 'waits': 'BIGINT[]', 's': 'STRUCT(w BIGINT[])'})"
-    ).fetchone()
+    generate(spec, create_writer(format_name, str(tmp_path / "out")), workers=1)
+    files = glob.glob(f"{tmp_path}/out/t/*.{format_name}")
+    if format_name == "jsonl":
+        source = f"read_json({files!r}, columns = {{'id': 'BIGINT', 'waits': 'BIGINT[]', 's': 'STRUCT(w BIGINT[])'}})"
+    else:
+        source = (f"(SELECT waits::JSON::BIGINT[] AS waits, s::JSON::STRUCT(w BIGINT[]) AS s FROM read_csv({files!r}, "
+                  "columns = {'id': 'BIGINT', 'waits': 'VARCHAR', 's': 'VARCHAR'}))")  # fmt: skip
+    row = duckdb_con.execute(f"SELECT min(list_min(waits)), max(list_max(waits)), min(len(s.w)) FROM {source}").fetchone()
     assert row == (1, 60, 2)
     nested_binary = _write_spec(tmp_path / "bad.yaml", {"s": {"gen": "struct", "fields": {"b": {"gen": "uuid", "type": "binary"}}}})
-    result = run_cli("generate", str(nested_binary), "--format", "jsonl", "--output", str(tmp_path / "bad"))
+    result = run_cli("generate", str(nested_binary), "--format", format_name, "--output", str(tmp_path / "bad"))
     assert result.exit_code == 2
-    assert "column t.s (struct<b: binary>) (its binary values) cannot be written as jsonl" in result.output
+    assert f"column t.s (struct<b: binary>) (its binary values) cannot be written as {format_name}" in result.output
 
 
 @pytest.mark.parametrize("format_name", ["parquet", "jsonl"])

@@ -3,7 +3,8 @@
 Each writer names, in `TableWriter.unsupported_type`, the Arrow types its format cannot hold losslessly and
 why; `check_table_types` walks every column (inside lists and structs too) and refuses the first such column
 with one line naming the table, the column, its spec type and the fix. The lossless mappings a format applies
-instead (CSV/JSON lines: binary as base64 text, durations as ISO-8601 text) live in the writers themselves;
+instead (CSV/JSON lines: binary as base64 text, durations as counts of their unit; CSV: lists and structs as
+JSON text) live in the writers themselves;
 docs/schemas.md has the whole table.
 """
 
@@ -101,10 +102,4 @@ def nested_binary_refused(format_name: str, data_type: pa.DataType, nested: bool
     """Text formats write a top-level binary column as base64; inside a list or struct they cannot."""
     if nested and (pa.types.is_binary(data_type) or pa.types.is_large_binary(data_type)):
         return f"{format_name} writes binary values as base64 only in top-level columns; use string inside lists and structs"
-    return None
-
-
-def nested_refused(format_name: str, data_type: pa.DataType) -> str | None:
-    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type) or pa.types.is_struct(data_type):
-        return f"{format_name} has no nested values; use --format jsonl or parquet (or a table format)"
     return None
