@@ -110,12 +110,12 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
     found.append(Case("start: transactions 1,000 rows", "start", 1_000,
                       cli("generate", "transactions", "-o", out, "--param", "rows=1000", "-q")))  # fmt: skip
     # S3 uploads (issue 17.6): one run's parts one at a time vs 4 in flight per file, against a local moto server.
-    tx_s3 = rows(5_000_000)
+    tx_s3 = rows(2_000_000)
     for inflight in (1, 4):
         found.append(
             Case(f"transactions {tx_s3 / 1e6:g}M to S3 (moto), {inflight} part{'s' if inflight > 1 else ''} in flight", "s3", tx_s3,
                  cli("generate", "transactions", "-o", f"s3://bench/tx-{inflight}", "--param", f"rows={tx_s3}", "--compression",
-                     "zstd", "--file-rows-target", 2_000_000, "--workers", workers, "--s3-endpoint-url", S3_ENDPOINT,
+                     "zstd", "--file-rows-target", 1_000_000, "--workers", workers, "--s3-endpoint-url", S3_ENDPOINT,
                      "--s3-key", "bench", "--s3-secret", "bench", "--s3-part-size", "8MiB", "--s3-inflight-parts", inflight, "-q"))
         )  # fmt: skip
     # Every built-in dataset at scale 1, same settings (issue 17.2: each >= 0.45x transactions' rows/s, same run).

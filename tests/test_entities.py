@@ -270,3 +270,31 @@ def test_lognormal_scale_by_reads_a_trait_and_misuse_is_located(tmp_path: Path) 
     path.write_text(text.replace("scale_by: spend_level", "scale_by: spend", 1))
     with pytest.raises(SpecError, match=r"spec\.yaml:\d+: table 'transactions', column 'unit_amount': scale_by 'spend' must be a numeric column of this table"):
         load_schema(path)
+
+
+CHURN = """
+name: churn
+tables:
+  members:
+    hidden: true
+    rows: 10
+    columns:
+      member_id: {type: int64, gen: sequence, start: 1}
+      joined: {type: date, gen: date, start: 2023-01-01, end: 2023-12-31}
+      left_on: {type: date, gen: expr, nullable: true, expr: "CASE WHEN member_id % 2 = 0 THEN NULL ELSE CAST('2024-01-05' AS DATE) END"}
+  visits:
+    time: {column: ts, start: 2024-01-01, end: 2024-01-10, per_day: 300}
+    columns:
+      ts: {type: timestamp, gen: event_time}
+      member_id: {type: int64, gen: foreign_key, table: members, column: member_id, eligible: {at: ts, since: joined, until: left_on}}
+"""
+
+
+def test_eligible_until_a_nullable_churn_date(tmp_path: Path) -> None:
+    path = tmp_path / "churn.yaml"
+    path.write_text(CHURN)
+    result = run_cli("generate", path, "-o", tmp_path / "out", "--workers", 1)
+    assert result.exit_code == 0, result.output
+    visits = _view(tmp_path / "out", "visits")
+    assert scalar(f"select count(*) from {visits} where member_id % 2 = 1 and ts >= DATE '2024-01-05'") == 0
+    assert scalar(f"select count(distinct member_id) from {visits} where ts < DATE '2024-01-05'") == 10

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from dataset_generator import create_writer
+from dataset_generator.schemas.loader import load_schema
 
 from helpers import parquet_glob, read_table_rows, run_cli
 
@@ -51,8 +52,10 @@ def test_table_format_matches_the_parquet_run(
     # Keys and totals survive the format: sum of line totals per order equals the order's total.
     duckdb_con.register("orders_rows", pl.DataFrame(rows["orders"], orient="row").to_arrow())
     duckdb_con.register("items_rows", pl.DataFrame(rows["order_items"], orient="row").to_arrow())
-    order_id, total_amount = 0, 4  # column positions in the orders schema
-    item_order_id, line_total = 1, 5
+    spec = load_schema("ecommerce", scale=float(SCALE))
+    orders, items = list(spec.tables["orders"].visible_columns), list(spec.tables["order_items"].visible_columns)
+    order_id, total_amount = orders.index("order_id"), orders.index("total_amount")  # positions in the rows read
+    item_order_id, line_total = items.index("order_id"), items.index("line_total")
     worst = duckdb_con.execute(
         f"""SELECT max(abs(o.column_{total_amount} - i.total)) FROM orders_rows o JOIN
             (SELECT column_{item_order_id} AS id, sum(column_{line_total}) AS total FROM items_rows GROUP BY 1) i

@@ -59,7 +59,8 @@ def info_command(
     for table_name, table in spec.tables.items():
         how = "rows" if table.rows is not None else "spread over days" if table.time else f"children of {table.parent.table}"  # type: ignore[union-attr]
         partition = "/".join(table.partition_by) or "none"
-        click.echo(f"\n{table_name}: {layouts[table_name].rows:,} rows ({how}); partitioned by {partition}")
+        where = "hidden: read by other tables, never written" if table.hidden else f"partitioned by {partition}"
+        click.echo(f"\n{table_name}: {layouts[table_name].rows:,} rows ({how}); {where}")
         for column_name, column in table.columns.items():
             if column.hidden:
                 continue

@@ -78,14 +78,26 @@ def block_totals(count: ChildCount, key: int, sizes: np.ndarray) -> np.ndarray:
     return np.clip(drawn.astype(np.int64), sizes * int(values[0]), sizes * int(values[-1]))
 
 
-def block_counts(count: ChildCount, key: int, block: int, size: int, total: int) -> np.ndarray:
-    """Children of each parent of `block` (`size` parents), adding up to the block's `total`."""
+def block_counts(count: ChildCount, key: int, block: int, size: int, total: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Children of each parent of `block` (`size` parents), adding up to the block's `total`. With `weights`
+    (poisson only), each extra child picks its parent in proportion to the parent's weight instead of
+    uniformly: parent i's count is then min + Poisson((lam - min) x w_i / mean w of the block)."""
     low, high = _bounds(count)
     block_key = rnd.substream(key, block)
     if count.distribution == "poisson":
         extra = total - size * low
-        picks = np.floor(rnd.uniform(rnd.substream(block_key, _PICK), np.arange(extra, dtype=np.int64)) * size)
-        counts = low + np.bincount(picks.astype(np.int64), minlength=size)
+        draws = np.arange(extra, dtype=np.int64)
+        if weights is not None and len(weights) == size and float(np.maximum(weights, 0.0).sum()) > 0:
+            # Child j goes to the parent whose share of the cumulative weight holds its uniform: counted from
+            # the sorted uniforms (one sort and one search of the parents' edges, not a search per child).
+            edges = np.cumsum(np.maximum(weights, 0.0))
+            edges /= edges[-1]
+            edges[-1] = np.inf
+            below = np.searchsorted(np.sort(rnd.uniform(rnd.substream(block_key, _PICK), draws)), edges, side="left")
+            counts = low + np.diff(below, prepend=0)
+        else:
+            picks = np.floor(rnd.uniform(rnd.substream(block_key, _PICK), draws) * size)
+            counts = low + np.bincount(picks.astype(np.int64), minlength=size)
     else:
         values, probabilities = _pmf(count)
         cdf = np.cumsum(probabilities)

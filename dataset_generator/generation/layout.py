@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SizeLimitError
+from ..errors import SizeLimitError, SpecError
 from ..schemas.dataset import DatasetSpec, TimeSpec
+from . import exchange as exchanges
 from . import random as rnd
 from .calendar import day_factors
 from .children import PARENT_BLOCK_ROWS, block_sizes, block_totals
@@ -70,6 +71,8 @@ def time_layout(time: TimeSpec, seed: int, table: str) -> TimeLayout:
         counts = np.rint(time.per_day * factors * noise).astype(np.int64)
     else:
         counts = apportion(int(time.rows or 0), factors)
+    if time.exchange is not None:
+        counts = np.where(exchanges.is_open(time.exchange, first_day + day_index), counts, 0)
     offsets = np.zeros(days + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return TimeLayout(rows=int(offsets[-1]), first_day=first_day, day_offsets=offsets)
@@ -90,7 +93,7 @@ def child_count_key(seed: int, table: str) -> int:
     return rnd.stream_key(seed, table, "__children__")
 
 
-def child_layout(spec: DatasetSpec, seed: int, table: str, parent_rows: int) -> ChildLayout:
+def child_layout(spec: DatasetSpec, seed: int, table: str, parent_rows: int, parent_layout: Layout | None = None) -> ChildLayout:
     parent = spec.tables[table].parent
     assert parent is not None
     key = child_count_key(seed, table)
@@ -101,7 +104,17 @@ def child_layout(spec: DatasetSpec, seed: int, table: str, parent_rows: int) -> 
             f"at most {MAX_PARENT_BLOCKS * PARENT_BLOCK_ROWS:,} parent rows; lower the sizes (scale, rows parameters)"
         )
     offsets = np.zeros(blocks + 1, dtype=np.int64)
-    np.cumsum(block_totals(parent.count, key, block_sizes(parent_rows)), out=offsets[1:])
+    if parent.count.distribution == "session":
+        # Sessions: the count of each parent follows from its day (O(parents), for day-level parent tables).
+        if not isinstance(parent_layout, TimeLayout):
+            raise SpecError(f"table {table!r}: a child count with distribution session needs a time-driven parent table (time:)")
+        counts = exchanges.session_children(parent.count, parent_layout.day_of(np.arange(parent_rows, dtype=np.int64)))
+        sizes = block_sizes(parent_rows)
+        ends = np.cumsum(sizes)
+        totals = np.add.reduceat(counts, ends - sizes) if len(counts) else np.zeros(0, dtype=np.int64)
+        np.cumsum(totals, out=offsets[1:])
+    else:
+        np.cumsum(block_totals(parent.count, key, block_sizes(parent_rows)), out=offsets[1:])
     return ChildLayout(rows=int(offsets[-1]), parent=parent.table, parent_rows=parent_rows, block_offsets=offsets)
 
 
@@ -129,7 +142,8 @@ def build_layouts(spec: DatasetSpec, seed: int) -> dict[str, Layout]:
         if table.time is not None:
             layouts[name] = time_layout(table.time, seed, name)
         elif table.parent is not None:
-            layouts[name] = child_layout(spec, seed, name, layouts[table.parent.table].rows)
+            parent_layout = layouts[table.parent.table]
+            layouts[name] = child_layout(spec, seed, name, parent_layout.rows, parent_layout)
         else:
             layouts[name] = PlainLayout(rows=int(table.rows or 0))
     return layouts

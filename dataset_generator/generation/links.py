@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from .convert import Values
-from .layout import PlainLayout
+from .layout import PlainLayout, TimeLayout
 from .rows import Rows, Runtime
 
 PARENT = "parent"
@@ -59,16 +59,45 @@ WHOLE_TABLES = "whole_tables"
 _PER_ROW_OF_OTHERS = ("children_agg", "children_sum")
 
 
+def _read_without_aggregates(runtime: Runtime, table: str) -> bool:
+    """Whether every column other tables read from `table` (a small day-level table, e.g. one row per symbol
+    and session) is computed without an aggregate over children (a count is fine: the layout knows it)."""
+    spec = runtime.spec
+    pending = [
+        dependency
+        for name, other in spec.tables.items()
+        if name != table
+        for column in other.columns.values()
+        for dependency in column.dependencies(spec, name)
+        if dependency[0] == table
+    ]
+    seen: set[tuple[str, str]] = set()
+    while pending:
+        node = pending.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        column = spec.tables[node[0]].columns[node[1]]
+        if column.gen == "children_sum" or (column.gen == "children_agg" and getattr(column, "agg", None) != "count"):
+            return False
+        pending.extend(column.dependencies(spec, node[0]))
+    return True
+
+
 def whole_table(runtime: Runtime, table: str) -> Rows | None:
     """All rows of `table` as one row set kept for the process (columns computed on first use), when it is
-    a small dimension table: not time-driven, no parent, no aggregate over children (which would generate
-    every child). Every batch that refers to it then reads its values instead of computing them again."""
+    a small table without a parent: a dimension table with no aggregate over children (which would generate
+    every child), or a day-level table whose columns read by other tables need no such aggregate. Every batch that refers to it then reads its values instead of computing them again."""
     tables: dict[str, Rows | None] = runtime.memo.setdefault(WHOLE_TABLES, {})
     if table not in tables:
         spec = runtime.spec.tables[table]
         layout = runtime.layouts[table]
-        small = isinstance(layout, PlainLayout) and layout.rows <= WHOLE_TABLE_ROWS and spec.parent is None
-        if small and not any(column.gen in _PER_ROW_OF_OTHERS for column in spec.columns.values()):
+        small = isinstance(layout, (PlainLayout, TimeLayout)) and layout.rows <= WHOLE_TABLE_ROWS and spec.parent is None
+        if isinstance(layout, PlainLayout):
+            safe = not any(column.gen in _PER_ROW_OF_OTHERS for column in spec.columns.values())
+        else:
+            safe = _read_without_aggregates(runtime, table)
+        if small and safe:
             tables[table] = runtime.rows(table, np.arange(layout.rows, dtype=np.int64))
         else:
             tables[table] = None

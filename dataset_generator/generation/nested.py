@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schemas.base import ColumnBase
-from ..schemas.counts import ChildCount
+from ..schemas.counts import ListLength
 from ..schemas.dataset import TableSpec
 from ..schemas.nested import ListColumn, StructColumn
 from . import random as rnd
@@ -80,7 +80,7 @@ def nested_arrow(column: ColumnBase, rows: Rows, key: int, generate: Dispatch) -
     return to_arrow(generate(column, rows, key), column_arrow_type(column), null_mask)
 
 
-def list_lengths(count: ChildCount, key: int, index: np.ndarray) -> np.ndarray:
+def list_lengths(count: ListLength, key: int, index: np.ndarray) -> np.ndarray:
     """Elements per list, each a pure function of its row index, clipped to [min, max]."""
     if count.distribution == "poisson":
         values = rnd.poisson(key, index, float(count.lam or 0))

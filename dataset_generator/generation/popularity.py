@@ -178,6 +178,12 @@ def foreign_key(column: ForeignKeyColumn, rows: Rows, key: int) -> Values:
 def _micros(values: Values, column_type: str) -> np.ndarray:
     """Timestamps as int64 microseconds (dates at their midnight); nulls become 'never'."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if pa.types.is_dictionary(values.type):
+            values = values.dictionary_decode()
+        if pa.types.is_date32(values.type):
+            values = values.cast(pa.int32())
+        elif pa.types.is_timestamp(values.type):
+            values = values.cast(pa.int64())
         values = pc.fill_null(values.cast(pa.int64()), _NEVER).to_numpy()
         if column_type == "date":
             return np.where(values == _NEVER, _NEVER, values * MICROS_PER_DAY)
@@ -235,28 +241,57 @@ def _eligible_draw(column: ForeignKeyColumn, rows: Rows, draw: Draw) -> Draw:
     return eligible_draw
 
 
+def _siblings(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+    """Every child of the parents of these rows, in row order (siblings are contiguous), and each child's
+    parent. A contiguous batch only lacks the cut siblings of its first and last parent."""
+    index, parents = rows.index, rows.parent_index
+    contiguous = len(index) > 0 and int(index[-1]) - int(index[0]) == len(index) - 1
+    if not contiguous:
+        unique = np.unique(parents)
+        child_index, child_parents, _ = rows.runtime.children(rows.table, unique)
+        return child_index, child_parents
+    first, last = int(parents[0]), int(parents[-1])
+    starts = rows.runtime.first_child(rows.table, np.array([first, last], dtype=np.int64))
+    stop = int(starts[1] + rows.runtime.child_counts(rows.table, np.array([last], dtype=np.int64))[0])
+    before, after = int(index[0]) - int(starts[0]), stop - int(index[-1]) - 1
+    child_index = np.arange(int(starts[0]), stop, dtype=np.int64)
+    child_parents = np.concatenate([np.full(before, first), parents, np.full(after, last)]).astype(np.int64)
+    return child_index, child_parents
+
+
+def _repeats(picks: np.ndarray, accepted: np.ndarray, position: np.ndarray, reach: int) -> np.ndarray:
+    """Rows whose pick another sibling holds first: a sibling that is accepted, or an earlier one. Siblings
+    are contiguous, so sibling j of row i is i - d or i + d with d below the largest family (`reach`)."""
+    repeat = np.zeros(picks.shape, dtype=bool)
+    pending = ~accepted
+    for d in range(1, reach):
+        same = (picks[d:] == picks[:-d]) & (position[d:] >= d)  # row i = k + d and its sibling k
+        repeat[d:] |= same & pending[d:]  # an earlier sibling holds it
+        repeat[:-d] |= same & pending[:-d] & accepted[d:]  # a later, accepted sibling holds it
+    return repeat
+
+
 def _distinct_within_parent(rows: Rows, draw: Draw, n: int) -> np.ndarray:
     """Picks of these rows such that no two children of one parent share one: every sibling of the batch's
     parents is drawn (so a parent cut by a chunk boundary resolves the same way in both chunks), repeats are
-    drawn again (the earliest sibling keeps its pick), and after `_MAX_DRAWS` rounds the next free row is
-    taken in turn."""
-    parents = np.unique(rows.parent_index)
-    child_index, _, counts = rows.runtime.children(rows.table, parents)
-    if int(counts.max(initial=0)) > n:
-        raise SpecError(f"table {rows.table!r}: distinct_within_parent with a parent of {int(counts.max())} children but only {n} rows to pick")
-    owner = np.repeat(np.arange(len(parents), dtype=np.int64), counts)
+    drawn again (the earliest sibling keeps its pick, later an accepted one), and after `_MAX_DRAWS` rounds
+    the next free row is taken in turn."""
+    child_index, child_parents = _siblings(rows)
+    if not len(child_index):
+        return np.zeros(0, dtype=np.int64)
+    run = np.flatnonzero(np.r_[True, child_parents[1:] != child_parents[:-1]])
+    sizes = np.diff(np.r_[run, len(child_index)])
+    if int(sizes.max()) > n:
+        raise SpecError(f"table {rows.table!r}: distinct_within_parent with a parent of {int(sizes.max())} children but only {n} rows to pick")
+    position = np.arange(len(child_index)) - np.repeat(run, sizes)
+    reach = int(sizes.max())
     picks = draw(child_index, 0)
     accepted = np.zeros(picks.shape, dtype=bool)
-    pending = np.arange(len(picks))
     attempt = 0
     while True:
-        # Sort by (parent, pick, accepted first, position): a repeat follows its first holder.
-        order = np.lexsort((child_index, accepted.astype(np.int8) * -1, picks, owner))
-        same = (owner[order][1:] == owner[order][:-1]) & (picks[order][1:] == picks[order][:-1])
-        repeats = order[1:][same]
-        accepted[:] = True
-        accepted[repeats] = False
-        pending = repeats
+        repeat = _repeats(picks, accepted, position, reach)
+        accepted = ~repeat
+        pending = np.flatnonzero(repeat)
         if not pending.size:
             break
         attempt += 1

@@ -14,8 +14,9 @@ from ..schemas.text import FakerColumn
 from . import random as rnd
 from .children import PARENT_BLOCK_ROWS, block_counts
 from .columns import generate_column
-from .convert import Values, column_arrow_type, to_arrow
-from .layout import ChildLayout, Layout, child_count_key
+from .convert import Values, column_arrow_type, to_arrow, to_numpy
+from .exchange import session_children
+from .layout import ChildLayout, Layout, TimeLayout, child_count_key
 from .nested import walk_columns
 from .vocab import DEFAULT_LOCALE, faker_pool
 
@@ -64,6 +65,11 @@ class DatasetRuntime:
 
     def child_counts(self, child: str, parent_index: np.ndarray) -> np.ndarray:
         """Children of each parent (from its block's split of the block total)."""
+        if len(parent_index) and parent_index.min() // PARENT_BLOCK_ROWS == parent_index.max() // PARENT_BLOCK_ROWS:
+            block = int(parent_index[0]) // PARENT_BLOCK_ROWS  # the usual case: one block
+            prefix = self._block_prefix(child, block)
+            local = parent_index - block * PARENT_BLOCK_ROWS
+            return prefix[local + 1] - prefix[local]
         result = np.empty(parent_index.shape, dtype=np.int64)
         blocks = parent_index // PARENT_BLOCK_ROWS
         for block in np.unique(blocks):
@@ -72,6 +78,10 @@ class DatasetRuntime:
             local = parent_index[mask] - block * PARENT_BLOCK_ROWS
             result[mask] = prefix[local + 1] - prefix[local]
         return result
+
+    @staticmethod
+    def _block_parents(block: int, size: int) -> np.ndarray:
+        return np.arange(block * PARENT_BLOCK_ROWS, block * PARENT_BLOCK_ROWS + size, dtype=np.int64)
 
     def _block_prefix(self, child: str, block: int) -> np.ndarray:
         """First child row of every parent in `block`, plus the block's end (length block rows + 1).
@@ -86,7 +96,17 @@ class DatasetRuntime:
         assert parent is not None
         size = min(layout.parent_rows - block * PARENT_BLOCK_ROWS, PARENT_BLOCK_ROWS)
         first, end = int(layout.block_offsets[block]), int(layout.block_offsets[block + 1])
-        counts = block_counts(parent.count, child_count_key(self.seed, child), block, size, end - first)
+        if parent.count.distribution == "session":
+            # Sessions: each parent's count is its day's trading minutes / every_minutes, no draw.
+            parent_layout = self.layouts[parent.table]
+            assert isinstance(parent_layout, TimeLayout)
+            counts = session_children(parent.count, parent_layout.day_of(self._block_parents(block, size)))
+        else:
+            weights = None
+            if parent.count.weight is not None:
+                # Poisson children spread by a parent column (e.g. an intraday quote rate), read for the block.
+                weights = to_numpy(self.rows(parent.table, self._block_parents(block, size)).get(parent.count.weight)).astype(np.float64)
+            counts = block_counts(parent.count, child_count_key(self.seed, child), block, size, end - first, weights)
         prefix = np.empty(size + 1, dtype=np.int64)
         prefix[0] = first
         np.cumsum(counts, out=prefix[1:])
@@ -100,6 +120,11 @@ class DatasetRuntime:
 
     def first_child(self, child: str, parent_index: np.ndarray) -> np.ndarray:
         """Row index of the first child of each parent (children of parent p are contiguous)."""
+        if len(parent_index) == 0:
+            return np.zeros(0, dtype=np.int64)
+        low, high = int(parent_index.min()) // PARENT_BLOCK_ROWS, int(parent_index.max()) // PARENT_BLOCK_ROWS
+        if low == high:  # the usual case: every parent in one block
+            return self._block_prefix(child, low)[parent_index - low * PARENT_BLOCK_ROWS]
         result = np.empty(parent_index.shape, dtype=np.int64)
         blocks = parent_index // PARENT_BLOCK_ROWS
         for block in np.unique(blocks):
@@ -110,6 +135,12 @@ class DatasetRuntime:
 
     def parent_of(self, child: str, child_index: np.ndarray) -> np.ndarray:
         layout = self._child_layout(child)
+        if len(child_index) == 0:
+            return np.zeros(0, dtype=np.int64)
+        ends = np.searchsorted(layout.block_offsets, [child_index.min(), child_index.max()], side="right") - 1
+        if ends[0] == ends[1]:  # the usual case: every child in one block of parents
+            block = int(ends[0])
+            return block * PARENT_BLOCK_ROWS + np.searchsorted(self._block_prefix(child, block), child_index, side="right") - 1
         result = np.empty(child_index.shape, dtype=np.int64)
         blocks = np.searchsorted(layout.block_offsets, child_index, side="right") - 1
         for block in np.unique(blocks):

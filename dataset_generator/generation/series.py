@@ -39,6 +39,8 @@ _WALK_BATCH_VALUES = 1 << 22
 
 def _walk_increments(column: RandomWalkColumn, rows: Rows, key: int, groups: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Increments (steps x groups) of the walks `groups` at step numbers `steps`, a pure function of the rows."""
+    if column.steps is not None:
+        return _column_steps(column.steps, column.stride, rows, groups, steps)
     first_rows = rows.runtime.rows(rows.table, groups)
     drift = _parameter(column.drift, first_rows)
     volatility = _parameter(column.volatility, first_rows)
@@ -48,6 +50,17 @@ def _walk_increments(column: RandomWalkColumn, rows: Rows, key: int, groups: np.
     step_rows = groups[None, :] + column.stride * steps[:, None]
     shocks = rnd.standard_normal(key, step_rows.ravel()).reshape(step_rows.shape)
     return drift + volatility * shocks
+
+
+def _column_steps(name: str, stride: int, rows: Rows, groups: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Steps (steps x groups) read from column `name` at rows g + j * stride; 0 past the table's end."""
+    step_rows = (groups[None, :] + stride * steps[:, None]).ravel()
+    total = rows.runtime.layouts[rows.table].rows
+    inside = step_rows < total
+    values = np.zeros(len(step_rows))
+    if inside.any():
+        values[inside] = to_numpy(rows.runtime.rows(rows.table, step_rows[inside]).get(name)).astype(np.float64)
+    return values.reshape(len(steps), len(groups))
 
 
 def _walk_levels(column: RandomWalkColumn, rows: Rows, key: int) -> np.ndarray:
@@ -104,29 +117,64 @@ def random_walk(column: RandomWalkColumn, rows: Rows, key: int, after_step: bool
     return _rounded(values, column.round)
 
 
+def _bridge_paths(column: BrownianBridgeColumn, rows: Rows, key: int) -> tuple[np.ndarray, ...]:
+    """(inverse, counts, paths, cumulative variance or None) of the parents these rows touch, once per batch."""
+    cache: dict[int, tuple[np.ndarray, ...]] = rows.memo.setdefault("bridge_paths", {})
+    if key in cache:
+        return cache[key]
+    runtime = rows.runtime
+    parents, inverse = links.distinct(rows.parent_index)
+    # Every child of every touched parent: the bridge needs the parent's whole path to pin its end.
+    child_index, child_parents, counts = runtime.children(rows.table, parents)
+    widest = int(counts.max())
+    present = np.arange(widest)[None, :] < counts[:, None]
+    children = None
+    if column.shocks or column.step_scale:
+        # Usually the batch holds whole parents: its own rows are the children (their columns computed once).
+        same = len(child_index) == len(rows.index) and bool(np.array_equal(child_index, rows.index))
+        children = rows if same else runtime.rows(rows.table, child_index, child_parents)
+    shocks = np.zeros((len(parents), widest))
+    if column.shocks is not None and children is not None:
+        shocks[present] = to_numpy(children.get(column.shocks)).astype(np.float64)
+    else:
+        shocks[present] = rnd.standard_normal(key, child_index)
+    variance = None
+    if column.step_scale is not None and children is not None:
+        scale = np.zeros((len(parents), widest))
+        scale[present] = to_numpy(children.get(column.step_scale)).astype(np.float64)
+        shocks *= scale
+        variance = np.zeros((len(parents), widest + 1))
+        np.cumsum(np.square(scale), axis=1, out=variance[:, 1:])
+    paths = np.zeros((len(parents), widest + 1))
+    np.cumsum(shocks, axis=1, out=paths[:, 1:])
+    cached = (parents, inverse, counts, paths, variance) if variance is not None else (parents, inverse, counts, paths)
+    cache[key] = cached
+    return cached
+
+
 def brownian_bridge(column: BrownianBridgeColumn, rows: Rows, key: int, after_step: bool = False) -> Values:
     runtime = rows.runtime
     if len(rows) == 0:
         return np.zeros(0)
-    parent_rows, inverse = links.parent_rows(rows)
-    parents = parent_rows.index
-    # Every child of every touched parent: the bridge needs the parent's whole path to pin its end.
-    child_index, _, counts = runtime.children(rows.table, parents)
-    widest = int(counts.max())
-    present = np.arange(widest)[None, :] < counts[:, None]
-    shocks = np.zeros((len(parents), widest))
-    shocks[present] = rnd.standard_normal(key, child_index)
-    paths = np.zeros((len(parents), widest + 1))
-    np.cumsum(shocks, axis=1, out=paths[:, 1:])
-    totals = paths[np.arange(len(parents)), counts]
+    assert rows.spec.parent is not None
+    parents, inverse, counts, paths, *variance = _bridge_paths(column, rows, key)
+    rows_of = np.arange(len(parents))
+    totals = paths[rows_of, counts]
     first = runtime.first_child(rows.table, parents)
     step = rows.index - first[inverse] + (1 if after_step else 0)
     count = counts[inverse]
-    fraction = step / count
-    start = to_numpy(parent_rows.get(column.start)).astype(np.float64)[inverse]
-    end = to_numpy(parent_rows.get(column.end)).astype(np.float64)[inverse]
+    if variance:
+        # Variance time: the share of the parent's variance spent before this step.
+        cumulative = variance[0]
+        fraction = cumulative[inverse, step] / np.maximum(cumulative[rows_of, counts][inverse], 1e-300)
+    else:
+        fraction = step / count
+    # The parents' values through the batch's shared parent rows (maybe the whole parent table): `owner`.
+    parent_rows, owner = links.parent_rows(rows)
+    start = to_numpy(parent_rows.get(column.start)).astype(np.float64)[owner]
+    end = to_numpy(parent_rows.get(column.end)).astype(np.float64)[owner]
     volatility = _parameter(column.volatility, parent_rows)
-    volatility = volatility[inverse] if isinstance(volatility, np.ndarray) else volatility
+    volatility = volatility[owner] if isinstance(volatility, np.ndarray) else volatility
     noise = volatility * (paths[inverse, step] - fraction * totals[inverse])
     if column.geometric:
         log_start, log_end = np.log(start), np.log(end)

@@ -12,6 +12,7 @@ from .conditional import SwitchBase, TableLookupColumn
 from .derived import ExprColumn
 from .entities import LifecycleColumn, PopularityColumn
 from .keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
+from .market import MarketReferenceColumn, QuotePriceColumn
 from .nested import ListColumn, StructColumn
 from .numeric import (
     BooleanColumn,
@@ -27,6 +28,7 @@ from .people import CountryColumn, PersonColumn
 from .places import PlaceColumn
 from .processes import Ar1Column, MarkovColumn
 from .series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
+from .shocks import GarchColumn, KeyedRandomColumn
 from .structure import ChildrenAggColumn, ChildTimeColumn, DayStartColumn, PositionColumn, RoundRobinColumn
 from .temporal import DateColumn, EventTimeColumn, TimestampColumn
 from .text import FakerColumn, TemplateColumn, UuidColumn
@@ -76,6 +78,10 @@ Column = Annotated[
     | BrownianBridgeColumn
     | WalkNextColumn
     | CycleColumn
+    | KeyedRandomColumn
+    | GarchColumn
+    | MarketReferenceColumn
+    | QuotePriceColumn
     | PopularityColumn
     | LifecycleColumn
     | TableLookupColumn

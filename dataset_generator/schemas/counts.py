@@ -1,4 +1,4 @@
-"""How many: children per parent row, elements per list value (a count distribution, clipped to [min, max])."""
+"""How many elements a list value holds: a count distribution, clipped to [min, max] (as children per parent)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
 Amount = Annotated[float, BeforeValidator(_not_bool)]
 
 
-class ChildCount(SpecModel):
+class ListLength(SpecModel):
+    """Elements per list: poisson (lam), uniform (low..high) or fixed (value), clipped to [min, max]."""
+
     distribution: Literal["poisson", "uniform", "fixed"] = "poisson"
     lam: Amount | None = Field(None, gt=0)
     low: Count | None = None
@@ -30,7 +32,7 @@ class ChildCount(SpecModel):
     max: Count = 1_000
 
     @model_validator(mode="after")
-    def _check(self) -> ChildCount:
+    def _check(self) -> ListLength:
         check_finite(lam=self.lam)
         needed = {"poisson": ("lam",), "uniform": ("low", "high"), "fixed": ("value",)}[self.distribution]
         missing = [name for name in needed if getattr(self, name) is None]

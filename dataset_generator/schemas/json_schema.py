@@ -40,7 +40,8 @@ def _allow_placeholders(node: Any) -> Any:
     node = {key: _allow_placeholders(value) for key, value in node.items()}
     # A "properties" map may itself have a key named "type" (the column type field): only strings are JSON types.
     kind = node.get("type") if isinstance(node.get("type"), str) else None
-    if kind in _NON_STRING:
+    # Non-string values, and strings from a fixed list (`exchange: ${calendar}`), may be written as placeholders.
+    if kind in _NON_STRING or (kind == "string" and "enum" in node):
         # The original constraints stay intact as the first alternative.
         extras = {key: node.pop(key) for key in ("title", "description", "default") if key in node}
         return {"anyOf": [node, _PLACEHOLDER_SCHEMA], **extras}

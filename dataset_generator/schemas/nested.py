@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from .base import ColumnBase, SpecView, identifier_problem
-from .counts import ChildCount
+from .counts import ListLength
 from .types import ListType, StructType, normalize_type, parse_type
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class ListColumn(ColumnBase):
 
     gen: Literal["list"]
     type: str = ""  # list<T>; derived from the element's type when left out
-    length: ChildCount = Field(description="elements per list: poisson (lam), uniform (low, high) or fixed (value)")
+    length: ListLength = Field(description="elements per list: poisson (lam), uniform (low, high) or fixed (value)")
     element: ElementColumn = Field(description="the column spec each element is drawn from")
     distinct: bool = Field(False, description="drop repeated values within a list (it may then be shorter)")
 

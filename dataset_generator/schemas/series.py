@@ -31,6 +31,9 @@ class RandomWalkColumn(ColumnBase):
     drift: float | str = 0.0  # per step (of the log for geometric walks)
     volatility: float | str = 1.0  # standard deviation per step
     geometric: bool = False  # start * exp(walk), with drift - volatility^2/2 so `drift` is the mean growth
+    # A column of this table whose value at each row is that row's step (e.g. a GARCH return): replaces
+    # drift and volatility; a geometric walk then adds the steps to the log as they are.
+    steps: str | None = None
     round: int | None = Field(None, ge=0, le=12)
 
     @model_validator(mode="after")
@@ -39,7 +42,7 @@ class RandomWalkColumn(ColumnBase):
         return self
 
     def dependencies(self, spec: SpecView, table: str) -> list[tuple[str, str]]:
-        return _numeric_refs(table, self.start, self.drift, self.volatility)
+        return _numeric_refs(table, self.start, self.drift, self.volatility, self.steps)
 
     def reference_error(self, spec: SpecView, table: str) -> str | None:
         for _, name in self.dependencies(spec, table):
@@ -59,6 +62,12 @@ class BrownianBridgeColumn(ColumnBase):
     end: str
     volatility: float | str = 1.0  # standard deviation per child step (of the log for geometric paths)
     geometric: bool = False
+    # Columns of this (child) table: `shocks` gives each step's unit-variance draw instead of the row's own
+    # normal draw (e.g. keyed_random, so the path does not depend on row positions); `step_scale` each step's
+    # relative size (an intraday profile). With step_scale the path is pinned in variance time: the drift
+    # from start to end is spread over the steps in proportion to their variance.
+    shocks: str | None = None
+    step_scale: str | None = None
     round: int | None = Field(None, ge=0, le=12)
 
     @model_validator(mode="after")
@@ -68,15 +77,19 @@ class BrownianBridgeColumn(ColumnBase):
 
     def dependencies(self, spec: SpecView, table: str) -> list[tuple[str, str]]:
         parent = parent_table(spec, table)
-        return _numeric_refs(parent, self.start, self.end, self.volatility) if parent else []
+        own = _numeric_refs(table, self.shocks, self.step_scale)
+        return (_numeric_refs(parent, self.start, self.end, self.volatility) + own) if parent else own
 
     def reference_error(self, spec: SpecView, table: str) -> str | None:
         parent = parent_table(spec, table)
         if parent is None:
             return "gen brownian_bridge needs the table to declare parent:"
-        for _, name in self.dependencies(spec, table):
-            if column_of(spec, parent, name) is None:
-                return f"brownian_bridge refers to unknown column {name!r} of parent table {parent!r}"
+        for parent_ref in (self.start, self.end, self.volatility):
+            if isinstance(parent_ref, str) and column_of(spec, parent, parent_ref) is None:
+                return f"brownian_bridge refers to unknown column {parent_ref!r} of parent table {parent!r}"
+        for own in (self.shocks, self.step_scale):
+            if own is not None and column_of(spec, table, own) is None:
+                return f"brownian_bridge refers to unknown column {own!r} of this table"
         return None
 
 

@@ -28,6 +28,11 @@ def check_references(spec: DatasetSpec, source: str) -> None:
                 fail(table_name, None, f"parent table {table.parent.table!r} does not exist")
             if table.parent.table == table_name:
                 fail(table_name, None, "a table cannot be its own parent")
+            weight = table.parent.count.weight
+            if weight is not None and weight not in spec.tables[table.parent.table].columns:
+                fail(table_name, None, f"count weight {weight!r} is not a column of parent table {table.parent.table!r}")
+            if table.parent.count.distribution == "session" and spec.tables[table.parent.table].time is None:
+                fail(table_name, None, f"count distribution session needs parent table {table.parent.table!r} to be time-driven (time:)")
         if table.partition_by and table.parent is not None and _root_time_table(spec, table_name) is None:
             fail(table_name, None, "partition_by needs a parent chain that ends in a time-driven table")
         for column_name, column in table.columns.items():
