@@ -137,6 +137,8 @@ def generate(
         on_plan(plan)
     if isinstance(engine, LocalEngine) and engine.workers is None:
         engine = LocalEngine(workers=engine.worker_count(plan.total_rows), worker_type=engine.worker_type)
+    for table in plan.tables:
+        writer.check_types(table.info)
     writer.check()
     if parts is not None or part is not None:
         return generate_part(

@@ -13,6 +13,7 @@ from . import (
     keys,
     lifecycle,
     market,
+    nested,
     numeric,
     people,
     places,
@@ -80,3 +81,8 @@ GENERATORS: dict[str, Generator] = {
 def generate_column(column: Column, rows: Rows, key: int) -> Values:
     """The values of `column` for `rows`, before nulls are applied."""
     return GENERATORS[column.gen](column, rows, key)
+
+
+# Lists and structs draw their elements and fields through the dispatch itself.
+GENERATORS["list"] = lambda column, rows, key: nested.list_values(column, rows, key, generate_column)
+GENERATORS["struct"] = lambda column, rows, key: nested.struct_values(column, rows, key, generate_column)

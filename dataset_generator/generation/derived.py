@@ -9,9 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from ..schemas.derived import ExprColumn
 from ..schemas.sql import parse_expression
-from .convert import Values, arrow_type, to_arrow
+from .convert import Values, arrow_type, column_arrow_type, from_numbers, to_arrow
 from .rows import Rows
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
     import polars as pl  # on first use: a run without `expr` columns never pays Polars' import (fast start)
 
     expression = parse_expression(column.expr)
-    inputs = {name: pl.from_arrow(to_arrow(rows.get(name), rows.spec.columns[name].type)) for name in expression.columns}
+    inputs = {name: pl.from_arrow(to_arrow(rows.get(name), column_arrow_type(rows.spec.columns[name]))) for name in expression.columns}
     # A constant expression (`NULL`, `'x'`) reads no column: it is evaluated once and repeated.
     frame = pl.DataFrame(inputs, height=len(rows)) if inputs else pl.DataFrame()
     result = frame.select(_polars_expression(expression.sql).alias("value")).to_series()
@@ -39,6 +41,15 @@ def expr(column: ExprColumn, rows: Rows, key: int) -> Values:
     arrow = result.to_arrow()
     if column.type == "string":
         return arrow.cast("string")
+    target = column_arrow_type(column)
+    if from_numbers(target):
+        # Decimals, times of day, durations are numbers until written (convert.to_arrow scales them, exactly for
+        # decimals), as every numeric kind makes them: other columns (children_sum, lookup) read float64s.
+        if pa.types.is_decimal(arrow.type):
+            arrow = arrow.cast(pa.float64())
+        if not (pa.types.is_integer(arrow.type) or pa.types.is_floating(arrow.type)):
+            return arrow.cast(target)
+        return arrow if arrow.null_count else arrow.to_numpy(zero_copy_only=False)
     typed = arrow.cast(arrow_type(column.type))
     if typed.null_count:  # SQL NULL stays null: numpy would turn it into NaN
         return typed

@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import SizeLimitError
+from ..schemas.base import ColumnBase
 from ..schemas.dataset import DatasetSpec, TableSpec, TimeSpec
+from ..schemas.nested import ListColumn, StructColumn
 from ..schemas.text import UuidColumn
+from ..schemas.types import is_decimal
 from .calendar import EPOCH, day_factors
 from .layout import table_order
 
@@ -21,7 +24,20 @@ MAX_BYTES = 10**15  # 1 PB
 MAX_FILES = 10**7
 # Uncompressed bytes per value, by column type (strings: a typical short text; uuids: 36 characters).
 _VALUE_BYTES = {"int8": 1, "int16": 2, "int32": 4, "int64": 8, "float32": 4, "float64": 8, "bool": 1,
-                "date": 4, "timestamp": 8, "string": 16}  # fmt: skip
+                "date": 4, "timestamp": 8, "string": 16, "uint8": 1, "uint16": 2, "uint32": 4, "uint64": 8,
+                "binary": 16, "time": 8, "timestamptz": 8, "duration": 8}  # fmt: skip
+_DECIMAL_BYTES = 16
+
+
+def _column_bytes(column: ColumnBase) -> float:
+    """Uncompressed bytes of one value: a list holds its mean length of elements, a struct all its fields."""
+    if isinstance(column, ListColumn):
+        return 4 + column.length.expected() * _column_bytes(column.element)
+    if isinstance(column, StructColumn):
+        return sum(_column_bytes(field) for field in column.fields.values())
+    if isinstance(column, UuidColumn):
+        return 16 if column.type == "binary" else 36
+    return _DECIMAL_BYTES if is_decimal(column.type) else _VALUE_BYTES.get(column.type, 8)
 
 
 @dataclass(frozen=True)
@@ -87,11 +103,7 @@ def _partitions(time: TimeSpec | None, columns: tuple[str, ...]) -> int:
 
 
 def _row_bytes(table: TableSpec) -> int:
-    return sum(
-        36 if isinstance(column, UuidColumn) else _VALUE_BYTES.get(column.type, 8)
-        for column in table.columns.values()
-        if not column.hidden
-    )
+    return math.ceil(sum(_column_bytes(column) for column in table.columns.values() if not column.hidden))
 
 
 def estimate_size(spec: DatasetSpec, partitions: Mapping[str, tuple[str, ...]], file_rows_target: int) -> SizeEstimate:

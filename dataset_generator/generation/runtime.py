@@ -14,9 +14,10 @@ from ..schemas.text import FakerColumn
 from . import random as rnd
 from .children import PARENT_BLOCK_ROWS, block_counts
 from .columns import generate_column
-from .convert import Values, arrow_type, to_arrow, to_numpy
+from .convert import Values, column_arrow_type, to_arrow, to_numpy
 from .exchange import session_children
 from .layout import ChildLayout, Layout, TimeLayout, child_count_key
+from .nested import walk_columns
 from .vocab import DEFAULT_LOCALE, faker_pool
 
 # Block prefixes kept per runtime: a few tasks' worth (each is 512 KiB).
@@ -52,7 +53,7 @@ class DatasetRuntime:
     def warm_vocabularies(self) -> None:
         """Build every Faker pool the spec uses, once, before workers start."""
         for table in self.spec.tables.values():
-            for column in table.columns.values():
+            for column in walk_columns(table.columns.values()):
                 if isinstance(column, FakerColumn):
                     faker_pool(column.provider, self.faker_locale(column), column.pool_size)
 
@@ -163,7 +164,7 @@ class DatasetRuntime:
     def arrow_schema(self, table: str) -> pa.Schema:
         columns = self.spec.tables[table].columns
         return pa.schema(
-            [pa.field(name, arrow_type(col.type), nullable=col.null_fraction > 0 or col.nullable) for name, col in columns.items() if not col.hidden]
+            [pa.field(name, column_arrow_type(col), nullable=col.null_fraction > 0 or col.nullable) for name, col in columns.items() if not col.hidden]
         )
 
     def batch(self, table: str, first_row: int, n_rows: int) -> pa.RecordBatch:
@@ -214,4 +215,4 @@ class RowSet:
         null_mask = None
         if spec.null_fraction > 0:
             null_mask = rnd.uniform(rnd.substream(self.runtime.key(self.table, column), 99), self.index) < spec.null_fraction
-        return to_arrow(self.get(column), spec.type, null_mask)
+        return to_arrow(self.get(column), column_arrow_type(spec), null_mask)

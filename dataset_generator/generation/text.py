@@ -27,13 +27,17 @@ _DASH_POSITIONS = (8, 13, 18, 23)
 
 
 def uuid(column: UuidColumn, rows: Rows, key: int) -> Values:
-    """RFC 4122 version-4 uuids, built as one fixed-width byte buffer and wrapped as Arrow strings."""
+    """RFC 4122 version-4 uuids, built as one fixed-width byte buffer and wrapped as Arrow strings (as their
+    16 bytes for a binary column)."""
     count = len(rows)
     words = np.empty((count, 2), dtype=">u8")  # big-endian: bytes come out in uuid order
     words[:, 0] = (rnd.random_bits(rnd.substream(key, 0), rows.index) & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x4000)
     words[:, 1] = (rnd.random_bits(rnd.substream(key, 1), rows.index) & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(
         0x8000000000000000
     )
+    if column.type == "binary":  # the 16 bytes themselves (as DuckDB's UUID and Parquet's UUID store them)
+        offsets16 = np.arange(0, 16 * (count + 1), 16, dtype=np.int32)
+        return pa.BinaryArray.from_buffers(pa.binary(), count, [None, pa.py_buffer(offsets16), pa.py_buffer(words.tobytes())])
     # One lookup per byte turns it into its two hex digits; then whole digit groups move to their
     # dashed positions as fixed-width fields (much faster than strided byte slices).
     digits = _HEX_PAIRS[words.view(np.uint8).reshape(count, 16)].view(_DIGIT_GROUPS).reshape(count)

@@ -5,24 +5,35 @@ from __future__ import annotations
 
 import math
 import re
+import zoneinfo
 from collections.abc import Mapping
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-ColumnType = Literal[
-    "int8", "int16", "int32", "int64", "float32", "float64", "bool", "string", "date", "timestamp"
-]
-INTEGER_TYPES = ("int8", "int16", "int32", "int64")
-FLOAT_TYPES = ("float32", "float64")
+from .types import FLOAT_TYPES, SIGNED_TYPES, TIMESTAMP_TYPES, UNSIGNED_TYPES, is_decimal, normalize_type
+
+# A type string of schemas/types.py, kept in its canonical spelling ("decimal(12,2)", "list<int32>").
+ColumnType = Annotated[str, AfterValidator(normalize_type)]
+INTEGER_TYPES = SIGNED_TYPES + UNSIGNED_TYPES
 NUMERIC_TYPES = INTEGER_TYPES + FLOAT_TYPES
-# Inclusive value range of each integer column type.
+# Inclusive value range of each integer column type. Generators compute in int64, so uint64 reaches 2^63 - 1.
 INTEGER_RANGES: dict[str, tuple[int, int]] = {
     "int8": (-(1 << 7), (1 << 7) - 1),
     "int16": (-(1 << 15), (1 << 15) - 1),
     "int32": (-(1 << 31), (1 << 31) - 1),
     "int64": (-(1 << 63), (1 << 63) - 1),
+    "uint8": (0, (1 << 8) - 1),
+    "uint16": (0, (1 << 16) - 1),
+    "uint32": (0, (1 << 32) - 1),
+    "uint64": (0, (1 << 63) - 1),
 }
+TimeUnit = Literal["s", "ms", "us", "ns"]
+
+
+def is_numeric_type(kind: str) -> bool:
+    """Whether numeric generators make the type's values: numbers, decimals, durations and times of day."""
+    return kind in NUMERIC_TYPES or is_decimal(kind) or kind in ("duration", "time")
 
 # Names of tables, columns, parameters and partitions: they become paths and SQL identifiers.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -86,6 +97,20 @@ class ColumnBase(SpecModel):
     hidden: bool = False  # computed for other columns (templates, expressions) but not written
     nullable: bool = False  # may hold nulls besides null_fraction's (an expr's NULL, children_agg of no children)
     description: str = ""
+    unit: TimeUnit | None = None  # timestamp/timestamptz: stored resolution (default us); duration: what 1 means
+    tz: str | None = None  # timestamptz: the zone readers display it in (values are stored as UTC instants)
+
+    @model_validator(mode="after")
+    def _check_unit(self) -> ColumnBase:
+        if self.unit is not None and self.type not in (*TIMESTAMP_TYPES, "duration"):
+            raise ValueError(f"unit applies to timestamp, timestamptz and duration columns, not {self.type}")
+        if self.type == "duration" and self.unit is None:
+            raise ValueError("a duration column needs unit: s, ms, us or ns (what a value of 1 means)")
+        if self.tz is not None and self.type != "timestamptz":
+            raise ValueError(f"tz applies to timestamptz columns, not {self.type}")
+        if self.tz is not None:
+            check_time_zone(self.tz)
+        return self
 
     # Each kind that reads other columns or tables says so here; schemas/validate.py only calls these.
     def dependencies(self, spec: SpecView, table: str) -> list[tuple[str, str]]:
@@ -103,6 +128,16 @@ class Bounded(ColumnBase):
     min: float | None = None
     max: float | None = None
     round: int | None = Field(None, ge=0, le=12)
+
+
+def check_time_zone(name: str) -> None:
+    """A zone name the IANA database knows ("UTC", "Europe/Paris") or a fixed offset ("+02:00")."""
+    if re.fullmatch(r"[+-]\d\d:\d\d", name):
+        return
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"tz {name!r} is not a known time zone; use an IANA name such as 'UTC' or 'Europe/Paris'") from None
 
 
 def check_finite(**values: float | None) -> None:

@@ -13,6 +13,7 @@ from .derived import ExprColumn
 from .entities import LifecycleColumn, PopularityColumn
 from .keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from .market import MarketReferenceColumn, QuotePriceColumn
+from .nested import ListColumn, StructColumn
 from .numeric import (
     BooleanColumn,
     ChoiceColumn,
@@ -90,9 +91,14 @@ Column = Annotated[
     | PersonColumn
     | Ar1Column
     | MarkovColumn
-    | PlaceColumn,
+    | PlaceColumn
+    | ListColumn
+    | StructColumn,
     Field(discriminator="gen"),
 ]
 
 
+# Elements and fields are columns themselves: the nested models resolve their forward name here.
+ListColumn.model_rebuild(_types_namespace={"ElementColumn": Column})
+StructColumn.model_rebuild(_types_namespace={"ElementColumn": Column})
 SwitchColumn.model_rebuild()

@@ -20,6 +20,24 @@ from .base import (
     check_integer_values,
     check_weights,
 )
+from .types import DecimalType, is_decimal, parse_type
+
+
+def check_decimal_reach(kind: str, reach: tuple[float, float] | None, low: float | None, high: float | None) -> None:
+    """A decimal column's values fit its precision: |value| < 10^(P-S), from the draw's reach or min/max."""
+    node = parse_type(kind)
+    assert isinstance(node, DecimalType)
+    bound = 10.0 ** (node.precision - node.scale)
+    reach_low, reach_high = reach if reach is not None else (-math.inf, math.inf)
+    lowest = max(reach_low, low) if low is not None else reach_low
+    highest = min(reach_high, high) if high is not None else reach_high
+    top = max(abs(lowest), abs(highest))
+    if not top < bound:
+        reached = "are unbounded" if math.isinf(top) else f"reach {top:g}"
+        raise ValueError(
+            f"values {reached}, beyond the {node.precision - node.scale} integer digits of {kind}; "
+            "set min and max or use a larger precision"
+        )
 
 # The largest |standard normal| the generator can draw: Box-Muller on 53-bit uniforms in (0, 1).
 MAX_STANDARD_NORMAL = math.sqrt(-2.0 * math.log(0.5 * 2.0**-53))
@@ -42,6 +60,8 @@ class NumericColumn(Bounded):
                     f"values reach {low:g}..{high:g}, outside the range of {self.type} ({type_low}..{type_high}); "
                     "use a wider type or set min/max"
                 )
+        if is_decimal(self.type):
+            check_decimal_reach(self.type, reach, self.min, self.max)
         return self
 
     def finite_fields(self) -> tuple[str, ...]:

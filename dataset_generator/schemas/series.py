@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import ColumnBase, ColumnType, SpecView, check_finite, column_of, parent_table
+from .types import TIMESTAMP_TYPES
 
 
 def _numeric_refs(table: str, *values: float | str | None) -> list[tuple[str, str]]:
@@ -135,6 +136,6 @@ class CycleColumn(ColumnBase):
         target = column_of(spec, table, self.time)
         if target is None:
             return f"cycle time column {self.time!r} does not exist"
-        if target.type not in ("timestamp", "date"):
+        if target.type not in ("date", *TIMESTAMP_TYPES):
             return f"cycle time column {self.time!r} must be a timestamp or date (it is {target.type})"
         return None

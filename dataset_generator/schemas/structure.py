@@ -9,16 +9,17 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from .base import (
-    NUMERIC_TYPES,
     ColumnBase,
     ColumnType,
     SpecView,
     check_finite,
     check_integer_values,
     column_of,
+    is_numeric_type,
     parent_table,
 )
 from .temporal import EventTimeColumn
+from .types import TIMESTAMP_TYPES
 
 
 class RoundRobinColumn(ColumnBase):
@@ -42,8 +43,8 @@ class DayStartColumn(EventTimeColumn):
 
     @model_validator(mode="after")
     def _check_type(self) -> DayStartColumn:
-        if self.type not in ("date", "timestamp"):
-            raise ValueError(f"day_start needs type date or timestamp (got {self.type})")
+        if self.type not in ("date", *TIMESTAMP_TYPES):
+            raise ValueError(f"day_start needs type date, timestamp or timestamptz (got {self.type})")
         return self
 
 
@@ -87,7 +88,7 @@ class ChildTimeColumn(ColumnBase):
         start = column_of(spec, parent, self.start)
         if start is None:
             return f"start column {self.start!r} does not exist in parent table {parent!r}"
-        if start.type not in ("date", "timestamp"):
+        if start.type not in ("date", *TIMESTAMP_TYPES):
             return f"start column {parent}.{self.start} must be a date or timestamp (it is {start.type})"
         return None
 
@@ -112,6 +113,6 @@ class ChildrenAggColumn(ColumnBase):
         target = child.columns.get(self.column)
         if target is None:
             return f"column {self.column!r} does not exist in table {self.table!r}"
-        if self.agg != "count" and target.type not in (*NUMERIC_TYPES, "bool", "date", "timestamp"):
+        if self.agg != "count" and not (is_numeric_type(target.type) or target.type in ("bool", "date", *TIMESTAMP_TYPES)):
             return f"agg {self.agg} needs a numeric column; {self.table}.{self.column} is {target.type}"
         return None

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from .base import ColumnBase, ColumnType, check_weights
+from .types import TIMESTAMP_TYPES
 
 
 class TimeWeights(ColumnBase):
@@ -20,6 +21,10 @@ class TimeWeights(ColumnBase):
     def _check_time_weights(self) -> TimeWeights:
         check_weights(self.hour_weights, "hour_weights", 24)
         check_weights(self.weekday_weights, "weekday_weights", 7)
+        kind = getattr(self, "gen", "")
+        made = ("date",) if kind == "date" else TIMESTAMP_TYPES
+        if kind in ("date", "timestamp", "event_time") and self.type not in made:
+            raise ValueError(f"gen: {kind} makes {' or '.join(made)} values, not {self.type}")
         return self
 
 

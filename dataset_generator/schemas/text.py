@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import ColumnBase, ColumnType, SpecView
 
@@ -22,12 +22,22 @@ def template_literals(template: str) -> list[str]:
     return _TEMPLATE_FIELD.split(template)[::3]
 
 
-class UuidColumn(ColumnBase):
+class TextColumn(ColumnBase):
+    """A kind that makes text: its column is a string, or binary (the UTF-8 bytes; a uuid's 16 bytes)."""
+
+    @model_validator(mode="after")
+    def _check_text_type(self) -> TextColumn:
+        if self.type not in ("string", "binary"):
+            raise ValueError(f"gen: {getattr(self, 'gen', '?')} makes string or binary values, not {self.type}")
+        return self
+
+
+class UuidColumn(TextColumn):
     gen: Literal["uuid"]
     type: ColumnType = "string"
 
 
-class TemplateColumn(ColumnBase):
+class TemplateColumn(TextColumn):
     gen: Literal["template"]
     type: ColumnType = "string"
     template: str  # "{first_name}.{last_name}@{domain}", "{n:04d}" zero-pads integer columns
@@ -44,7 +54,7 @@ class TemplateColumn(ColumnBase):
         return f"template refers to unknown column {missing[0]!r}" if missing else None
 
 
-class FakerColumn(ColumnBase):
+class FakerColumn(TextColumn):
     gen: Literal["faker"]
     type: ColumnType = "string"
     provider: str  # a Faker provider method: first_name, last_name, city, street_name, company...

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from ..options import WriterOptions
@@ -37,8 +39,42 @@ _DUCKDB_TYPES: list[tuple[Any, str]] = [
 ]
 
 
+_DUCKDB_UNSIGNED = {8: "UTINYINT", 16: "USMALLINT", 32: "UINTEGER", 64: "UBIGINT"}
+# DuckDB reads Parquet's millisecond timestamps as TIMESTAMP (microseconds), nanosecond ones as TIMESTAMP_NS.
+_DUCKDB_TIMESTAMPS = {"s": "TIMESTAMP", "ms": "TIMESTAMP", "us": "TIMESTAMP", "ns": "TIMESTAMP_NS"}
+
+
+@lru_cache(maxsize=1)
+def _keywords() -> frozenset[str]:
+    with duckdb.connect() as con:
+        return frozenset(row[0] for row in con.execute("SELECT keyword_name FROM duckdb_keywords()").fetchall())
+
+
+def _field_name(name: str) -> str:
+    """A struct field's name as DuckDB spells it in a type: quoted when a keyword or not plain lower case."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in _keywords():
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
 def duckdb_type(arrow_type: pa.DataType) -> str:
-    """The DuckDB type a reader gives an Arrow column of the plan's schema."""
+    """The DuckDB type a reader gives an Arrow column of the plan's schema (as DuckDB reads Parquet)."""
+    if pa.types.is_decimal(arrow_type):
+        return f"DECIMAL({arrow_type.precision},{arrow_type.scale})"
+    if pa.types.is_unsigned_integer(arrow_type):
+        return _DUCKDB_UNSIGNED[arrow_type.bit_width]
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP WITH TIME ZONE" if arrow_type.tz else _DUCKDB_TIMESTAMPS[arrow_type.unit]
+    if pa.types.is_list(arrow_type):
+        return f"{duckdb_type(arrow_type.value_type)}[]"
+    if pa.types.is_struct(arrow_type):
+        return "STRUCT(" + ", ".join(f"{_field_name(field.name)} {duckdb_type(field.type)}" for field in arrow_type) + ")"
+    if pa.types.is_binary(arrow_type):
+        return "BLOB"
+    if pa.types.is_time(arrow_type):
+        return "TIME"
+    if pa.types.is_duration(arrow_type):
+        return "BIGINT"  # Parquet stores an Arrow duration as int64
     return next((name for test, name in _DUCKDB_TYPES if test(arrow_type)), "VARCHAR")
 
 

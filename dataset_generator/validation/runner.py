@@ -150,10 +150,14 @@ def _sources(
         codec = _TEXT_CODECS.get(expected.options.compression, "") if fmt != "parquet" else ""
         suffix = _EXTENSIONS[fmt] + codec
         for table in expected.tables:
-            columns = _columns_struct(table.schema)
+            json_cells = _json_cells(table.schema) if fmt == "csv" else []
+            columns = _columns_struct(table.schema, json_cells)
             location, staging = storage.join(table.name), storage.join(STAGING, table.name)
             build = partial(sources.file_table, con, location, staging, table.name, suffix, fmt, s3, columns)
-            found[table.name] = _guarded(table.name, location, build)
+            found[table.name] = source = _guarded(table.name, location, build)
+            if json_cells and source.scan is not None:  # CSV holds lists and structs as JSON text
+                casts = ", ".join(f"{ident(name)}::JSON::{kind} AS {ident(name)}" for name, kind in json_cells)
+                source.scan = f"(SELECT * REPLACE ({casts}) FROM {source.scan})"
     elif fmt == "delta":
         for table in expected.tables:
             location = storage.join(table.name)
@@ -239,9 +243,21 @@ def _tables_named(query: str, tables: list[str]) -> list[str]:
     return [name for name in tables if name.lower() in words]
 
 
-def _columns_struct(schema: pa.Schema) -> str:
-    """The `columns = {...}` argument of DuckDB's CSV/JSON readers: the planned types, not guessed ones."""
-    return "{" + ", ".join(f"{literal(field.name)}: {literal(checks.duckdb_type(field.type))}" for field in schema) + "}"
+def _json_cells(schema: pa.Schema) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of the list and struct columns, which CSV writes as JSON text."""
+    return [
+        (field.name, checks.duckdb_type(field.type))
+        for field in schema
+        if pa.types.is_list(field.type) or pa.types.is_struct(field.type)
+    ]
+
+
+def _columns_struct(schema: pa.Schema, as_text: list[tuple[str, str]] | None = None) -> str:
+    """The `columns = {...}` argument of DuckDB's CSV/JSON readers: the planned types, not guessed ones
+    (VARCHAR for the columns in `as_text`, cast after reading)."""
+    text = {name for name, _ in as_text or []}
+    kinds = {field.name: "VARCHAR" if field.name in text else checks.duckdb_type(field.type) for field in schema}
+    return "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in kinds.items()) + "}"
 
 
 def _empty_columns(schema: pa.Schema) -> str:

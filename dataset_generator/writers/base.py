@@ -28,6 +28,7 @@ from ..errors import WriterError
 from ..options import WriterOptions
 from ..storage import S3Config, Storage, open_storage
 from .targets import WriterTarget, build_target
+from .types import check_table_types
 
 if TYPE_CHECKING:  # annotations only: importing the writers' protocol must not load pyarrow (fast CLI start)
     import pyarrow as pa
@@ -101,6 +102,20 @@ class TableWriter(ABC):
             StorageError: the output location cannot be reached or written.
         """
         self.storage.check_writable()
+
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
+        """Why the format cannot store values of `data_type` and what to use instead, or None when it can
+        (every Arrow type the spec language makes, by default). Lists and structs are asked part by part,
+        with `nested` true for the parts."""
+        return None
+
+    def check_types(self, table: TableInfo) -> None:
+        """Refuse, before anything is generated, a column whose type the format cannot store.
+
+        Raises:
+            WriterError: one line naming the table, the column, its type and what to use instead.
+        """
+        check_table_types(self.name, table, self.unsupported_type)
 
     def is_committed(self, table: TableInfo) -> bool:
         """Whether the table's latest commit was made by an identical run: it records `table.fingerprint`.

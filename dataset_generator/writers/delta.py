@@ -34,6 +34,7 @@ from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
 from .descriptions import with_field_descriptions
 from .table_format import TableFormatWriter, after_commit, commit_failure
+from .types import micros_utc_only, no_duration, no_unsigned
 
 DELTA_LOG = "_delta_log"
 _FINGERPRINT = "dataset_generator.fingerprint"  # commitInfo key: what the run that made the version wrote
@@ -51,6 +52,11 @@ def delta_storage_options(s3: S3Config | None, uri: str) -> dict[str, str] | Non
 class DeltaWriter(TableFormatWriter):
     name: ClassVar[str] = "delta"
     description: ClassVar[str] = "Delta Lake tables, one transaction per table per run"
+
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
+        if pa.types.is_time(data_type):
+            return "Delta has no time-of-day type; use a timestamp, or a numeric column of seconds since midnight"
+        return no_unsigned("Delta", data_type) or no_duration("Delta", data_type) or micros_utc_only("Delta", data_type)
 
     def _table_uri(self, location: str) -> str:
         return location if is_s3_uri(location) else os.path.abspath(location)
@@ -248,7 +254,8 @@ class _StatsCollector:
             "numRecords": rows,
             "minValues": {name: value for name, value in mins.items() if value is not None},
             "maxValues": {name: value for name, value in maxs.items() if value is not None},
-            "nullCount": self.nulls,
+            # A struct's nullCount would be an object of its fields' counts: structs are left out (stats are optional).
+            "nullCount": {name: count for name, count in self.nulls.items() if not pa.types.is_struct(types[name])},
         }
 
 

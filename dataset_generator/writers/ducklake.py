@@ -49,6 +49,7 @@ from .duckdb_extensions import connect_duckdb
 from .partitions import schema_with_partition_columns
 from .table_format import TableFormatWriter, after_commit, commit_failure
 from .targets import DuckLakeTarget
+from .types import no_duration
 
 CATALOG_ALIAS = "lake"
 DEFAULT_METADATA_FILE = "catalog.ducklake"
@@ -68,6 +69,10 @@ class DuckLakeWriter(TableFormatWriter):
     description: ClassVar[str] = "DuckLake tables (DuckDB), one snapshot per table per run"
     target_spec: ClassVar[type[DuckLakeTarget]] = DuckLakeTarget
     target: DuckLakeTarget
+
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
+        # DuckLake's INTERVAL columns cannot take the int64 a Parquet file stores an Arrow duration as.
+        return no_duration("DuckLake", data_type)
 
     def __init__(
         self, output_uri: str, s3: S3Config | None = None, options: WriterOptions | None = None, **target: Any

@@ -51,6 +51,7 @@ from .iceberg_catalog import (
 from .partitions import schema_with_partition_columns
 from .table_format import TableFormatWriter, after_commit, commit_failure
 from .targets import IcebergTarget
+from .types import micros_utc_only, no_duration, no_unsigned
 
 DEFAULT_CATALOG_NAME = "dataset_generator"
 DEFAULT_NAMESPACE = "default"
@@ -73,6 +74,12 @@ class IcebergWriter(TableFormatWriter):
     description: ClassVar[str] = "Apache Iceberg tables (pyiceberg), one snapshot per table per run"
     target_spec: ClassVar[type[IcebergTarget]] = IcebergTarget
     target: IcebergTarget
+
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
+        # pyiceberg stores uint8/uint16 as Iceberg int (lossless); uint32/uint64 do not fit int/long.
+        if pa.types.is_unsigned_integer(data_type) and data_type.bit_width <= 16:
+            return None
+        return no_unsigned("Iceberg", data_type) or no_duration("Iceberg", data_type) or micros_utc_only("Iceberg", data_type)
 
     def __init__(
         self, output_uri: str, s3: S3Config | None = None, options: WriterOptions | None = None, **target: Any

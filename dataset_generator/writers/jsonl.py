@@ -11,8 +11,10 @@ import io
 from typing import ClassVar
 
 import polars as pl
+import pyarrow as pa
 
 from .text import TextFileWriter
+from .types import nested_binary_refused
 
 
 class JsonlWriter(TextFileWriter):
@@ -22,6 +24,9 @@ class JsonlWriter(TextFileWriter):
     description: ClassVar[str] = "JSON lines, Hive-partitioned, optionally gzip/zstd compressed"
     extension: ClassVar[str] = ".jsonl"
     format_label: ClassVar[str] = "JSON lines"
+
+    def unsupported_type(self, data_type: pa.DataType, nested: bool) -> str | None:
+        return nested_binary_refused("JSON lines", data_type, nested)
 
     def _render(self, frame: pl.DataFrame, header: bool) -> bytes:
         buffer = io.BytesIO()

@@ -52,7 +52,8 @@ def text_codec(options: WriterOptions, format_name: str) -> str | None:
 
 
 def iso_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
-    """Render datetime columns as ISO-8601 strings ('2024-01-01T08:30:00.000000', '+00:00' when zoned).
+    """Render datetime columns as ISO-8601 strings ('2024-01-01T08:30:00.000000', '+00:00' when zoned) and
+    binary values as base64 (text holds no raw bytes).
 
     Polars' own JSON output uses a space separator and variable precision; a fixed format keeps the text
     output identical across writers and parseable by every reader.
@@ -64,6 +65,8 @@ def iso_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
             if dtype.time_zone:
                 fmt += "%:z"
             conversions.append(pl.col(name).dt.to_string(fmt))
+        elif dtype == pl.Binary:  # text has no bytes: base64, which DuckDB's from_base64 reads back
+            conversions.append(pl.col(name).bin.encode("base64"))
     return frame.with_columns(conversions) if conversions else frame
 
 
@@ -127,7 +130,22 @@ class TextEncoder:
         return rows, {}
 
 
+def _durations_as_counts(data_type: pa.DataType) -> pa.DataType:
+    if pa.types.is_duration(data_type):
+        return pa.int64()
+    if pa.types.is_list(data_type):
+        return pa.list_(_durations_as_counts(data_type.value_type))
+    if pa.types.is_struct(data_type):
+        return pa.struct([field.with_type(_durations_as_counts(field.type)) for field in data_type])
+    return data_type
+
+
 def _frame(table: pa.Table) -> pl.DataFrame:
+    # A duration is written as its count of the column's unit (as DuckDB reads a Parquet duration: BIGINT),
+    # inside lists and structs too.
+    schema = pa.schema([field.with_type(_durations_as_counts(field.type)) for field in table.schema])
+    if schema != table.schema:
+        table = table.cast(schema)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
     return frame
