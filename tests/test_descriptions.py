@@ -1,5 +1,5 @@
 """A spec's table and column descriptions become table/column comments in Delta, Iceberg and DuckLake and key-value
-metadata in Parquet (`--descriptions`), read back from each format (issue 15 item 4). The data files of the table
+metadata in Parquet (unless `--no-descriptions`), read back from each format (issue 15 item 4). The data files of the table
 formats do not change with the prose: their bytes are those of a spec without descriptions."""
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def _generate(spec: Path, out: Path, format_name: str, *extra: str) -> None:
 
 
 def test_parquet_key_value_metadata(spec: Path, tmp_path: Path) -> None:
-    _generate(spec, tmp_path / "plain", "parquet")
-    _generate(spec, tmp_path / "described", "parquet", "--descriptions")
+    _generate(spec, tmp_path / "plain", "parquet", "--no-descriptions")
+    _generate(spec, tmp_path / "described", "parquet")
     con = connect_duckdb([])
     rows = con.execute(
         f"select decode(key), decode(value) from parquet_kv_metadata('{tmp_path}/described/items/*.parquet') "
@@ -54,7 +54,7 @@ def test_parquet_key_value_metadata(spec: Path, tmp_path: Path) -> None:
     }
     plain = con.execute(f"select count(*) from parquet_kv_metadata('{tmp_path}/plain/items/*.parquet') "
                         "where decode(key) like 'dataset_generator.%'").fetchone()[0]  # fmt: skip
-    assert plain == 0  # off by default: the files' bytes do not depend on the prose
+    assert plain == 0  # --no-descriptions: the files' bytes do not depend on the prose
     same = "select * from read_parquet('{}/items/*.parquet') order by item_id"
     assert con.execute(same.format(tmp_path / "plain")).fetchall() == con.execute(same.format(tmp_path / "described")).fetchall()
     con.close()

@@ -25,7 +25,7 @@ ARGS = ("generate", "transactions", "--param", "rows=200", "--workers", "1")
 def test_builtin_flags_come_from_the_target_specs() -> None:
     index = registry.target_flag_index()
     assert {flag: formats for flag, (_field, formats) in index.items()} == {
-        "--descriptions": ("parquet",),
+        "--no-descriptions": ("parquet",),
         "--catalog-uri": ("iceberg",),
         "--catalog-type": ("iceberg",),
         "--catalog-name": ("iceberg",),

@@ -21,4 +21,4 @@ class ParquetWriter(FileTableWriter):
 
     def _make_encoder(self) -> Encoder:
         # A plugin subclass may bring its own target spec, without this field.
-        return ParquetEncoder(self.options, descriptions=bool(getattr(self.target, "descriptions", False)))
+        return ParquetEncoder(self.options, descriptions=not bool(getattr(self.target, "no_descriptions", False)))

@@ -22,7 +22,7 @@ class ParquetEncoder:
     Row groups hold exactly `options.effective_row_group_rows` rows (the last fewer), whatever the batching,
     so the bytes depend only on the rows. Dictionary encoding only for the table's low-cardinality columns.
     `descriptions` adds the spec's table and column descriptions to the file's key-value metadata
-    (descriptions.py); off by default, so that the files' bytes do not depend on the prose of a spec.
+    (descriptions.py); the Parquet writer turns it on unless told not to (`--no-descriptions`).
     """
 
     options: WriterOptions

@@ -113,10 +113,10 @@ def _flag_type(hint: Any) -> type | None:
 
 @dataclass(frozen=True)
 class ParquetTarget(WriterTarget):
-    """Parquet files: whether the spec's descriptions go into each file's key-value metadata."""
+    """Parquet files: the spec's descriptions go into each file's key-value metadata unless `no_descriptions`."""
 
-    descriptions: bool = target_field(
-        "write the spec's table and column descriptions into each file's key-value metadata.", default=False
+    no_descriptions: bool = target_field(
+        "leave the spec's table and column descriptions out of each file's key-value metadata.", default=False
     )
 
 
