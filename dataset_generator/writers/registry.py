@@ -12,15 +12,18 @@ import importlib
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import WriterError
 from ..options import WriterOptions
 from ..storage import S3Config
-from .base import TableWriter
 from .targets import TargetFlag, WriterTarget, target_flags
 
+if TYPE_CHECKING:  # the writers' base pulls pyarrow: the registry (and so the CLI's start) must not
+    from .base import TableWriter
+
 ENTRY_POINT_GROUP = "dataset_generator.writers"
+_BASE_MODULE = f"{__package__}.base"
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,9 @@ def get_writer_class(name: str) -> type[TableWriter]:
         raise WriterError(f"unknown format {name!r}; choose one of {', '.join(sorted(entries))}")
     entry = entries[name]
     writer_class = _import(entry.class_path, name, entry)
-    if not (isinstance(writer_class, type) and issubclass(writer_class, TableWriter)):
+    # The protocol's class by path, like the writers themselves: only now is pyarrow's import worth paying.
+    table_writer = importlib.import_module(_BASE_MODULE).TableWriter
+    if not (isinstance(writer_class, type) and issubclass(writer_class, table_writer)):
         raise WriterError(f"writer {name!r} ({entry.class_path}) is not a TableWriter subclass")
     return writer_class
 
