@@ -53,8 +53,11 @@ def referenced_rows(rows: Rows, name: str, table: str, index: Callable[[], np.nd
     return cache[name]
 
 
-# A dimension table up to this many rows is generated whole, once per process, for the tables that refer to it.
+# A table up to this many rows is generated whole, once per process, for the tables that refer to it: a
+# dimension (plain rows) up to 2^21 rows (each column read by others then costs at most 16 MiB, once, instead of
+# being recomputed for every batch that looks it up), a day-level table up to 65,536.
 WHOLE_TABLE_ROWS = 65_536
+WHOLE_DIMENSION_ROWS = 1 << 21
 WHOLE_TABLES = "whole_tables"
 _PER_ROW_OF_OTHERS = ("children_agg", "children_sum")
 
@@ -92,7 +95,11 @@ def whole_table(runtime: Runtime, table: str) -> Rows | None:
     if table not in tables:
         spec = runtime.spec.tables[table]
         layout = runtime.layouts[table]
-        small = isinstance(layout, (PlainLayout, TimeLayout)) and layout.rows <= WHOLE_TABLE_ROWS and spec.parent is None
+        limit = WHOLE_DIMENSION_ROWS if isinstance(layout, PlainLayout) else WHOLE_TABLE_ROWS
+        # Worth it only when the run reads more rows than the table has (a 1,000-row run into a million customers
+        # computes the thousand it refers to).
+        others = sum(other.rows for name, other in runtime.layouts.items() if name != table)
+        small = isinstance(layout, (PlainLayout, TimeLayout)) and layout.rows <= min(limit, others) and spec.parent is None
         if isinstance(layout, PlainLayout):
             safe = not any(column.gen in _PER_ROW_OF_OTHERS for column in spec.columns.values())
         else:
