@@ -115,6 +115,8 @@ def _move_to_total(counts: np.ndarray, total: int, low: int, high: int, key: int
     over = counts > high
     if over.any():
         counts[over] = high
+    if int(counts.sum()) == total:
+        return counts  # the usual case (always for poisson below max): no order to draw
     order = np.argsort(rnd.uniform(key, np.arange(len(counts), dtype=np.int64)), kind="stable")
     difference = total - int(counts.sum())
     while difference:
