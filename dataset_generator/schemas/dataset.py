@@ -4,32 +4,23 @@ from __future__ import annotations
 
 # Any here: Any: raw input of before-validators; a parameter's default.
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_finite, check_weights, identifier_problem
 from .calendar import CalendarEvent, Seasonality, Trend
 from .columns import Column
 from .conditional import LookupTableSpec
+from .counts import Amount, Count, ListLength
 from .temporal import EventTimeColumn
 
 PARTITION_COLUMNS = ("year", "month", "day")
 
 
-def _not_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, not {str(value).lower()}")
-    return value
-
-
 # Exchange calendars (generation/exchange.py): nyse (holidays, early closes) or crypto (24/7).
 Exchange = Literal["nyse", "crypto"]
 FULL_SESSION_MINUTES = {"nyse": 390, "crypto": 1440}
-
-# Counts and sizes: `rows: true` is refused rather than read as 1.
-Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
-Amount = Annotated[float, BeforeValidator(_not_bool)]
 
 
 class TimeSpec(SpecModel):
@@ -60,52 +51,27 @@ class TimeSpec(SpecModel):
         return self
 
 
-class ChildCount(SpecModel):
+class ChildCount(ListLength):
     """Children per parent row: poisson (lam), uniform (low..high), fixed (value), or session: one child every
     `every_minutes` of the parent's trading session on `exchange` (the parent must be a time-driven table)."""
 
-    distribution: Literal["poisson", "uniform", "fixed", "session"] = "poisson"
-    lam: Amount | None = Field(None, gt=0)
-    low: Count | None = None
-    high: Count | None = None
-    value: Count | None = None
+    distribution: Literal["poisson", "uniform", "fixed", "session"] = "poisson"  # type: ignore[assignment]
     exchange: Exchange | None = None
     every_minutes: int | None = Field(None, ge=1)
     # poisson: a numeric column of the parent table; children go to a block's parents in proportion to it
     # (mean children of a parent: min + (lam - min) x weight / the block's mean weight).
     weight: str | None = None
-    min: Count = 0
-    max: Count = 1_000
 
-    @model_validator(mode="after")
-    def _check(self) -> ChildCount:
-        check_finite(lam=self.lam)
-        needed = {
-            "poisson": ("lam",),
-            "uniform": ("low", "high"),
-            "fixed": ("value",),
-            "session": ("exchange", "every_minutes"),
-        }[self.distribution]
-        missing = [name for name in needed if getattr(self, name) is None]
-        if missing:
-            raise ValueError(f"distribution {self.distribution} needs {', '.join(missing)}")
+    _needed: ClassVar[dict[str, tuple[str, ...]]] = {**ListLength._needed, "session": ("exchange", "every_minutes")}
+
+    def _check_more(self) -> None:
         if self.weight is not None and self.distribution != "poisson":
             raise ValueError(f"weight works with distribution poisson only (got {self.distribution})")
-        if self.max < self.min:
-            raise ValueError(f"max ({self.max}) is below min ({self.min})")
-        return self
 
-    def expected(self) -> float:
-        """Mean children per parent, after clipping to [min, max] (an estimate for uniform and poisson)."""
-        if self.distribution == "fixed":
-            mean = float(self.value or 0)
-        elif self.distribution == "session":
-            mean = float(FULL_SESSION_MINUTES[self.exchange or "nyse"] // (self.every_minutes or 1))
-        elif self.distribution == "uniform":
-            mean = ((self.low or 0) + (self.high or 0)) / 2
-        else:
-            mean = float(self.lam or 0)
-        return min(max(mean, self.min), self.max)
+    def _mean(self) -> float:
+        if self.distribution == "session":
+            return float(FULL_SESSION_MINUTES[self.exchange or "nyse"] // (self.every_minutes or 1))
+        return super()._mean()
 
 
 class ParentSpec(SpecModel):
