@@ -208,3 +208,44 @@ def _refuse(table: str, column: str, old: pa.DataType | None, new: pa.DataType |
         old=None if old is None else type_name(old),
         new=None if new is None else type_name(new),
     )
+
+
+def columns_record(schema: pa.Schema) -> list[list[str]]:
+    """The columns of a plain-file table as its `_SUCCESS` manifest records them: [name, type] pairs."""
+    return [[field.name, type_name(field.type)] for field in schema]
+
+
+def check_same_columns(table: str, recorded: object, schema: pa.Schema) -> None:
+    """Refuse appending files of `schema` to a plain-file table whose manifest recorded other columns.
+
+    Plain Parquet/CSV/JSON lines files have no table schema to evolve: a glob reader takes the first file's
+    columns (CSV/JSON by position), so one table holds one set of columns. A manifest from an older version
+    (no record) is not checked.
+
+    Raises:
+        SchemaEvolutionError: the first column that differs, with the fix.
+    """
+    if not isinstance(recorded, list):
+        return
+    old = {str(entry[0]): str(entry[1]) for entry in recorded if isinstance(entry, list) and len(entry) == 2}
+    new = {name: kind for name, kind in columns_record(schema)}
+    if list(old.items()) == list(new.items()):
+        return
+    column = next((name for name in new if old.get(name) != new[name]), None)
+    if column is None:
+        column = next((name for name in old if name not in new), None)
+    if column is None:  # same columns and types, another order
+        column = next(name for name, other in zip(new, old, strict=False) if name != other)
+        problem = f"column {column!r} moved (the files have {', '.join(old)})"
+    elif column not in old:
+        problem = f"column {column!r} ({new[column]}) is new"
+    elif column not in new:
+        problem = f"column {column!r} ({old[column]}) is in the files but not in the spec"
+    else:
+        problem = f"column {column!r} is {old[column]} in the files and {new[column]} in the spec"
+    raise SchemaEvolutionError(
+        f"cannot append to {table}: {problem}; plain files have no table schema to evolve (a reader of the table's "
+        'files would mix two layouts): write to a new output, use mode="overwrite", or use Delta, Iceberg or '
+        "DuckLake, which evolve the schema on append",
+        table=table, column=column, old=old.get(column), new=new.get(column),
+    )  # fmt: skip
