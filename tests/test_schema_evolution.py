@@ -14,7 +14,6 @@ from dataset_generator import S3Config, WriterOptions, create_writer, generate
 from dataset_generator.errors import SchemaEvolutionError
 from dataset_generator.writers.duckdb_extensions import connect_duckdb
 
-from _duckdb_reader import duckdb_con  # noqa: F401  (fixture)
 from helpers import run_cli
 
 # Version 1 of a user's spec: one time-partitioned fact table and one small dimension.

@@ -127,7 +127,7 @@ class FileTableWriter(TableWriter):
                 f'cannot append to {location}: it holds no complete table (incomplete: no {SUCCESS_MARKER}); '
                 'use mode="overwrite"'
             )
-        if mode == "append":
+        if mode == "append" and manifest is not None:
             check_same_columns(f"table {table.name!r} at {location}", manifest.summary.get("columns"), table.schema)
         if foreign and mode != "overwrite":
             raise WriterError(
