@@ -42,7 +42,7 @@ _FINGERPRINT = "dataset_generator.fingerprint"  # commitInfo key: what the run t
 _EVOLUTION = "dataset_generator.schema_evolution"  # commitInfo key of a metadata-only schema change
 # deltalake 1.6.6 has no type widening (no `typeWidening` table feature; `schema_mode="merge"` casts wider data
 # down to the table's type): an append may only add nullable columns, relax nullability and drop nullable ones.
-DELTA_RULES = Rules("Delta", widen_integers=False, widen_floats=False, note="deltalake 1.6.6 has no Delta type widening")
+DELTA_RULES = Rules("Delta", widen_integers=False, widen_floats=False, note="no widened types (deltalake 1.6.6 has no Delta type widening)")
 # Strings longer than this get no min/max stats: a truncated max would no longer bound the column.
 _MAX_STAT_STRING = 64
 

@@ -84,8 +84,9 @@ class Rules:
         parts = ["new nullable columns"] + (["widened types " + ", ".join(widenings)] if widenings else [])
         if self.keep_dropped:
             parts.append("dropped nullable columns (null in the new rows)")
-        note = f" ({self.note})" if self.note else ""
-        return f"{self.format_name} allows on append only {'; '.join(parts)}{note}"
+        if self.note:
+            parts.append(self.note)
+        return f"{self.format_name} allows on append: {'; '.join(parts)}"
 
     def widens(self, old: pa.DataType, new: pa.DataType) -> bool:
         """Whether `old` may become `new` in place (the rows already stored read as `new`)."""

@@ -67,7 +67,7 @@ _RUN_PROPERTY = "dataset-generator.run-id"
 _FINGERPRINT_PROPERTY = "dataset-generator.fingerprint"
 # pyiceberg 0.12's promotions (`pyiceberg.schema.promote`): int -> long, float -> double, decimal precision
 # widening at the same scale (int8/int16 are Iceberg ints already); no date -> timestamp (a v3 rule).
-ICEBERG_RULES = Rules("Iceberg", widen_decimals=True, note="pyiceberg 0.12 has no date -> timestamp promotion")
+ICEBERG_RULES = Rules("Iceberg", widen_decimals=True, note="no date -> timestamp (pyiceberg 0.12 lacks that promotion)")
 
 
 class IcebergWriter(TableFormatWriter):
