@@ -192,6 +192,25 @@ def test_date_widened_to_timestamp(tmp_path: Path, fmt: str, duckdb_con: Any) ->
     assert read(duckdb_con, writer, "accounts", "SELECT count(*), count(*) FILTER (since::TIME = TIME '00:00') >= 40 FROM {t}") == [(80, True)]
 
 
+@pytest.mark.parametrize("fmt", ["iceberg", "ducklake", "delta"])
+def test_decimal_precision_widened(tmp_path: Path, fmt: str, duckdb_con: Any) -> None:
+    """decimal(9,2) -> decimal(18,2): Iceberg and DuckLake promote it (old values read unchanged), Delta refuses."""
+    with_decimal = V1.replace("      tier:", "      balance: {type: \"decimal(9,2)\", gen: uniform, low: 0, high: 9999}\n      tier:")
+    out = tmp_path / "out"
+    generate(write_spec(tmp_path, "v1", with_decimal), writer_for(fmt, out, "error"), workers=1, tables=["accounts"])
+    writer = writer_for(fmt, out, "append")
+    before = read(duckdb_con, writer, "accounts", "SELECT account_id, balance::VARCHAR FROM {t} ORDER BY ALL")
+    spec = write_spec(tmp_path, "v2", with_decimal.replace("decimal(9,2)", "decimal(18,2)"))
+    if fmt == "delta":
+        with pytest.raises(SchemaEvolutionError, match=r"'balance' is decimal\(9,2\) in the table and decimal\(18,2\)"):
+            generate(spec, writer, workers=1, tables=["accounts"])
+        return
+    generate(spec, writer, workers=1, tables=["accounts"])
+    assert types(duckdb_con, writer, "accounts")["balance"] == "DECIMAL(18,2)"
+    rows = read(duckdb_con, writer, "accounts", "SELECT account_id, balance::VARCHAR FROM {t} ORDER BY ALL")
+    assert len(rows) == 2 * ACCOUNTS and set(before) <= set(rows)
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_plain_files_refuse_a_changed_schema(tmp_path: Path, fmt: str) -> None:
     out = tmp_path / "out"
