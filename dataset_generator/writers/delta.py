@@ -8,6 +8,10 @@ the table directory, in a Hive layout, under names unique to the run. Nothing is
 
 Partition columns (year/month/day) are STRING partition columns of the Delta schema and, as Delta requires,
 are not stored in the data files: their values live in each add action.
+
+Schema evolution on append (`evolution.py`, docs/writers/evolution.md): new nullable columns and relaxed
+nullability are merged in a metadata-only version just before the data commit (deltalake 1.6.6 keeps the
+schema in `create_write_transaction`'s append); it has no type widening, so widened types are refused.
 """
 
 from __future__ import annotations

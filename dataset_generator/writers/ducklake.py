@@ -14,7 +14,8 @@ to S3); the run summary names it. `metadata_uri` puts the metadata elsewhere: a 
 Protocol: a DuckDB connection cannot be shared across processes, so workers write plain Parquet files with
 pyarrow (the Parquet format's encoder) into `<DATA_PATH>/<schema>/<table>/year=…/month=…/day=…/`, and `commit`
 registers them with `ducklake_add_data_files` in ONE DuckDB transaction, together with CREATE TABLE / SET
-PARTITIONED BY for a new table or DELETE FROM for an overwrite: one DuckLake snapshot per table per run.
+PARTITIONED BY for a new table or DELETE FROM for an overwrite (or ALTER TABLE for an append whose spec
+changed: `evolution.py`, docs/writers/evolution.md): one DuckLake snapshot per table per run.
 DuckLake takes ownership of the files (its compaction and cleanup may later rewrite or delete them).
 
 Partitioning: a table with its own time column is `SET PARTITIONED BY (year(ts), month(ts), day(ts))` (a

@@ -10,7 +10,9 @@ Protocol: `open_table` only checks (a new table is created by `commit`, in the s
 first snapshot: a crash never leaves an empty table, and of two concurrent creators the catalog refuses one);
 workers write plain Parquet data files with pyarrow into `<table location>/data/...`; `commit` registers all
 of them in ONE snapshot: a fast append (new table, `append` mode) or an overwrite snapshot that removes the
-previous files (`overwrite` mode; older snapshots stay readable). pyiceberg is used only on the client.
+previous files (`overwrite` mode; older snapshots stay readable). pyiceberg is used only on the client. An
+append whose spec changed evolves the schema (`update_schema().union_by_name`) in that same catalog commit
+(`evolution.py`, docs/writers/evolution.md).
 
 Partitioning: a table partitioned by its own time column uses Iceberg hidden partitioning with ONE transform
 on that column (`day(ts)` for year/month/day, `month(ts)` for year/month, `year(ts)` for year): pyiceberg
