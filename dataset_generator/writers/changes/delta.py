@@ -1,0 +1,90 @@
+"""Change feeds into Delta tables: one MERGE per table per day (deltalake `DeltaTable.merge`), one version.
+
+The merge source is the day's net changes without the preimages, so each key appears once: `delete` rows
+delete the matched row, `update_postimage` rows update its visible columns, `insert` rows insert (with the
+partition values the table stores). A day without changes makes an empty append commit, so every day has its
+version. Each commit records its day in the commitInfo (`dataset_generator.day`). With change data feed on
+(`delta.enableChangeDataFeed`, set when the writer creates a table, turned on here otherwise: one more
+version before the first day), `DeltaTable.load_cdf` returns the same changes as the Parquet feed.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable
+from deltalake.transaction import CommitProperties
+
+from ...contracts import TableInfo
+from ...errors import WriterError
+from ...generation.changes import CHANGE_TYPE, DELETE, INSERT, POSTIMAGE
+from ..delta import DeltaWriter
+from ..table_format import after_commit, commit_failure
+from . import DAY_PROPERTY, RUN_PROPERTY, TABLE_PROPERTY, with_partition_values
+
+CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
+
+
+def _load(writer: DeltaWriter, table: TableInfo) -> DeltaTable | None:
+    return writer._load(writer.storage.join(table.name))
+
+
+def applied_days(writer: DeltaWriter, table: TableInfo) -> list[str] | None:
+    """The days of change feeds applied to the table (None: no such table)."""
+    existing = _load(writer, table)
+    if existing is None:
+        return None
+    return [
+        str(entry[DAY_PROPERTY])
+        for entry in existing.history()
+        if entry.get(DAY_PROPERTY) is not None and entry.get(TABLE_PROPERTY) == table.name
+    ]
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def apply_day(
+    writer: DeltaWriter, table: TableInfo, key: list[str], changes: pa.Table, day: str, run_id: str
+) -> str | None:
+    """Apply one day's net changes to the Delta table in one version; returns that version."""
+    existing = _load(writer, table)
+    if existing is None:
+        raise WriterError(f"Delta table {table.name!r} disappeared while the change feed was applied")
+    if existing.metadata().configuration.get(CHANGE_DATA_FEED) != "true":
+        existing.alter.set_table_properties({CHANGE_DATA_FEED: "true"})
+        existing = _load(writer, table)
+        assert existing is not None
+    partition_by = list(existing.metadata().partition_columns)
+    kinds = changes[CHANGE_TYPE]
+    source = changes.filter(pc.is_in(kinds, pa.array([INSERT, DELETE, POSTIMAGE])))
+    source = with_partition_values(source.select([*table.schema.names, CHANGE_TYPE]), table, partition_by, day)
+    properties = CommitProperties(custom_metadata={DAY_PROPERTY: day, TABLE_PROPERTY: table.name, RUN_PROPERTY: run_id})
+    try:
+        if source.num_rows == 0:
+            existing.create_write_transaction(
+                [], "append", existing.schema(), partition_by=partition_by, commit_properties=properties
+            )
+        else:
+            on = " AND ".join(f"t.{_quoted(name)} = s.{_quoted(name)}" for name in key)
+            values = [name for name in table.schema.names if name not in key]
+            inserted = [name for name in source.column_names if name != CHANGE_TYPE]
+            (
+                existing.merge(source, on, source_alias="s", target_alias="t", commit_properties=properties)
+                .when_matched_delete(predicate=f"s.{CHANGE_TYPE} = '{DELETE}'")
+                .when_matched_update(
+                    updates={_quoted(name): f"s.{_quoted(name)}" for name in values},
+                    predicate=f"s.{CHANGE_TYPE} = '{POSTIMAGE}'",
+                )
+                .when_not_matched_insert(
+                    updates={_quoted(name): f"s.{_quoted(name)}" for name in inserted},
+                    predicate=f"s.{CHANGE_TYPE} = '{INSERT}'",
+                )
+                .execute()
+            )
+    except Exception as exc:  # deltalake raises DeltaError, OSError and its own panics
+        if day in (applied_days(writer, table) or []):  # the log entry landed, the error came after it
+            return None
+        raise commit_failure(f"Delta change commit of table {table.name!r} for {day} failed", exc) from exc
+    return after_commit("delta", table.name, lambda: str(_load(writer, table).version()))  # type: ignore[union-attr]
