@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from .engine import Engine, LocalEngine, engine_for
 from .errors import DatasetGeneratorError, GenerationFailed, ParameterError
+from .feeds import FeedWindow, run_changes
 from .generation.planner import DEFAULT_CHUNK_ROWS, Plan
 from .options import WriterOptions
 from .parts import commit_parts as commit_staged_parts
@@ -96,6 +98,9 @@ def generate(
     run_id: str | None = None,
     worker_type: str = "thread",
     force: bool = False,
+    changes: bool = False,
+    since: str | dt.date | None = None,
+    until: str | dt.date | None = None,
 ) -> GenerateSummary:
     """Generate `dataset` into `writer` and commit each table once.
 
@@ -114,6 +119,9 @@ def generate(
         parts, part, run_id: write only part `part` of `parts` (staged, with a manifest, not committed);
             `commit_parts` commits them all at once (see docs/distributed.md).
         force: run even when the estimate passes the size bound (1 PB or 10^7 files).
+        changes, since, until: write the change feed of days `since`..`until` (ISO dates, both inclusive)
+            instead of a snapshot: `<table>_changes` tables for files, one commit per table per day applied to
+            the existing Delta/Iceberg/DuckLake tables (docs/changes.md).
 
     Returns:
         A GenerateSummary: rows, files and bytes per table, seconds, workers.
@@ -140,12 +148,28 @@ def generate(
     for table in plan.tables:
         writer.check_types(table.info)
     writer.check()
+    if changes:
+        if parts is not None or part is not None:
+            raise ParameterError("--changes does not take --parts (a feed's days are committed one by one)")
+        window = FeedWindow(_day(since, "since"), _day(until, "until"))
+        return run_changes(plan, writer, engine, window, chunk_rows=chunk_rows, progress=progress, started=started)
     if parts is not None or part is not None:
         return generate_part(
             plan, writer, engine, scale=scale, params=params, parts=parts, part=part, run_id=run_id,
             chunk_rows=chunk_rows, progress=progress, started=started,
         )  # fmt: skip
     return run_plan(plan, writer, engine, chunk_rows=chunk_rows, progress=progress, started=started)
+
+
+def _day(value: str | dt.date | None, name: str) -> dt.date:
+    if value is None:
+        raise ParameterError(f"a change feed needs --{name} YYYY-MM-DD")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ParameterError(f"--{name} must be a date YYYY-MM-DD (got {value!r})") from None
 
 
 def commit_parts(writer: TableWriter, *, run_id: str | None = None, discard: bool = False) -> GenerateSummary:

@@ -53,6 +53,9 @@ from .output import Progress, human_bytes, print_catalog, print_summary
 @click.option("--parts", type=int, default=None, help="Split the run into N parts (with --part; see 'commit').")
 @click.option("--part", type=int, default=None, help="Generate only part K (1-based) of --parts N; commits nothing.")
 @click.option("--run-id", default=None, help="Run id shared by all parts (default: derived from the command).")
+@click.option("--changes", is_flag=True, help="Write what changed each day of --since..--until (docs/changes.md): <table>_changes tables, or one commit per day into existing Delta/Iceberg/DuckLake tables.")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="First day (inclusive) of a change feed.")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Last day (inclusive) of a change feed.")
 def generate_command(
     dataset: str | None,
     format_name: str,
@@ -80,6 +83,9 @@ def generate_command(
     parts: int | None,
     part: int | None,
     run_id: str | None,
+    changes: bool,
+    since: str | None,
+    until: str | None,
     **target: Any,
 ) -> None:
     """Generate DATASET (or --schema-file) into --output with the chosen --format."""
@@ -132,6 +138,9 @@ def generate_command(
         run_id=run_id,
         worker_type=worker_type,
         force=force,
+        changes=changes,
+        since=since,
+        until=until,
     )
     if progress:
         progress.finish()

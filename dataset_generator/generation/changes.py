@@ -152,3 +152,28 @@ def apply_changes(snapshot: pa.Table, changes: pa.Table, key: list[str]) -> pa.T
         added = day.filter(pl.col(CHANGE_TYPE).is_in([INSERT, POSTIMAGE])).select(columns)
         current = pl.concat([current.join(gone, on=key, how="anti", nulls_equal=True), added])
     return current.to_arrow()
+
+
+FEED_SUFFIX = "_changes"
+
+
+class FeedRuntime(DatasetRuntime):
+    """The runtime of a change-feed run into files: table `<t>_changes` row `i` is day `since + i` of `t`'s
+    feed, so a `FileTask(first_row=i, rows=1)` writes that day's changes (any worker, any engine: the file is
+    a pure function of the day)."""
+
+    def __init__(self, base: DatasetRuntime, since: dt.date, until: dt.date) -> None:
+        super().__init__(base.spec, base.seed, base.layouts)
+        self.since = since
+        self.until = until
+
+    @property
+    def fingerprint_extra(self) -> dict[str, str]:
+        """What, beyond the spec and seed, decides the feed's files (in the tables' fingerprints)."""
+        return {"changes_since": self.since.isoformat(), "changes_until": self.until.isoformat()}
+
+    def batches(self, table: str, first_row: int, n_rows: int, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        source = table.removesuffix(FEED_SUFFIX)
+        for offset in range(first_row, first_row + n_rows):
+            day = self.since + dt.timedelta(days=offset)
+            yield from day_changes(self, source, day, offset + 1, chunk_rows)

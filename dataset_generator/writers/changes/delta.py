@@ -3,7 +3,7 @@
 The merge source is the day's net changes without the preimages, so each key appears once: `delete` rows
 delete the matched row, `update_postimage` rows update its visible columns, `insert` rows insert (with the
 partition values the table stores). A day without changes makes an empty append commit, so every day has its
-version. Each commit records its day in the commitInfo (`dataset_generator.day`). With change data feed on
+version (also when a merge changed nothing). Each commit records its day in the commitInfo (`dataset_generator.day`). With change data feed on
 (`delta.enableChangeDataFeed`, set when the writer creates a table, turned on here otherwise: one more
 version before the first day), `DeltaTable.load_cdf` returns the same changes as the Parquet feed.
 """
@@ -61,12 +61,9 @@ def apply_day(
     source = changes.filter(pc.is_in(kinds, pa.array([INSERT, DELETE, POSTIMAGE])))
     source = with_partition_values(source.select([*table.schema.names, CHANGE_TYPE]), table, partition_by, day)
     properties = CommitProperties(custom_metadata={DAY_PROPERTY: day, TABLE_PROPERTY: table.name, RUN_PROPERTY: run_id})
+    before = existing.version()
     try:
-        if source.num_rows == 0:
-            existing.create_write_transaction(
-                [], "append", existing.schema(), partition_by=partition_by, commit_properties=properties
-            )
-        else:
+        if source.num_rows:
             on = " AND ".join(f"t.{_quoted(name)} = s.{_quoted(name)}" for name in key)
             values = [name for name in table.schema.names if name not in key]
             inserted = [name for name in source.column_names if name != CHANGE_TYPE]
@@ -82,6 +79,12 @@ def apply_day(
                     predicate=f"s.{CHANGE_TYPE} = '{INSERT}'",
                 )
                 .execute()
+            )
+        if _load(writer, table).version() == before:  # type: ignore[union-attr]
+            # No change (a quiet day; a merge that changes nothing commits nothing): an empty commit, so
+            # that every day has its version.
+            existing.create_write_transaction(
+                [], "append", existing.schema(), partition_by=partition_by, commit_properties=properties
             )
     except Exception as exc:  # deltalake raises DeltaError, OSError and its own panics
         if day in (applied_days(writer, table) or []):  # the log entry landed, the error came after it

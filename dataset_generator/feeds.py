@@ -1,0 +1,132 @@
+"""Change-feed runs: `generate --changes --since D1 --until D2` (docs/changes.md).
+
+Into files (Parquet, CSV, JSON lines): a `<table>_changes` table per table, one file per day, written through
+the normal runs path (two-phase, each table committed once, an identical re-run skipped).
+
+Into Delta, Iceberg or DuckLake: each day's net changes applied to the existing table as exactly one commit
+per table per day, day by day (every table's day D before any table's day D+1). Each commit records its day,
+so a killed run leaves every table at a day boundary and the same command continues where it stopped (days
+already applied are skipped; a feed that would leave a gap is refused with one line). The day's changes are
+computed on the client, one table-day at a time (memory: one day of one table's changes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from .contracts import FileTask, TableInfo
+from .engine import Engine
+from .errors import ParameterError, WriterError
+from .faults import fault_point
+from .generation import history
+from .generation.changes import FEED_SUFFIX, FeedRuntime, change_schema, day_changes, feed_days
+from .generation.planner import Plan, TablePlan
+from .runs import GenerateSummary, ProgressCallback, RunInterrupted, TableSummary, deferred_interrupts, run_plan
+from .writers.base import TableWriter, new_run_id
+from .writers.changes import applier_for, next_days
+
+
+@dataclass(frozen=True)
+class FeedWindow:
+    """The days of a change feed, both inclusive."""
+
+    since: dt.date
+    until: dt.date
+
+    def __post_init__(self) -> None:
+        if self.until < self.since:
+            raise ParameterError(f"--until {self.until} is before --since {self.since}; a change feed needs since <= until")
+
+
+def feed_plan(plan: Plan, window: FeedWindow) -> Plan:
+    """The plan of a feed into files: table `<t>_changes` per table of `plan`, one file per day."""
+    runtime = FeedRuntime(plan.runtime, window.since, window.until)
+    days = len(feed_days(window.since, window.until))
+    tables = []
+    for table in plan.tables:
+        name = table.name + FEED_SUFFIX
+        info = TableInfo(
+            name=name,
+            schema=change_schema(table.info.schema),
+            description=f"the change feed of {table.name}, {window.since} to {window.until}",
+            column_descriptions=table.info.column_descriptions,
+        )
+        files = tuple(FileTask(name, (), day, day, 1) for day in range(days))
+        tables.append(TablePlan(name=name, rows=days, info=info, files=files))
+    return Plan(dataset=plan.dataset, seed=plan.seed, runtime=runtime, tables=tuple(tables))
+
+
+def run_changes(
+    plan: Plan,
+    writer: TableWriter,
+    engine: Engine,
+    window: FeedWindow,
+    *,
+    chunk_rows: int,
+    progress: ProgressCallback | None = None,
+    started: float | None = None,
+) -> GenerateSummary:
+    """Write (files) or apply (table formats) the change feed of every table of `plan` over `window`.
+
+    Raises:
+        WriterError: a table format's table does not exist yet, or the feed does not continue its days.
+        RunInterrupted: Ctrl-C; every day committed before it stays (the command continues on a re-run).
+    """
+    started = time.perf_counter() if started is None else started
+    applier = applier_for(writer)
+    if applier is None:
+        return run_plan(feed_plan(plan, window), writer, engine, chunk_rows=chunk_rows, progress=progress, started=started)
+    spec = plan.runtime.spec
+    days = feed_days(window.since, window.until)
+    iso_days = [day.isoformat() for day in days]
+    todo: dict[str, list[str]] = {}
+    for table in plan.tables:
+        applied = applier.applied_days(writer, table.info)
+        if applied is None:
+            before = window.since - dt.timedelta(days=1)
+            raise WriterError(
+                f"{writer.name} table {table.name!r} does not exist in {writer.output_uri}; create it first with the "
+                f"same command without --changes/--since/--until and with --as-of {before}"
+            )
+        todo[table.name] = next_days(applied, iso_days, table.name)
+    run_id = new_run_id()
+    rows = {table.name: 0 for table in plan.tables}
+    commits = {table.name: 0 for table in plan.tables}
+    versions: dict[str, str | None] = {table.name: None for table in plan.tables}
+    done: list[str] = []
+    try:
+        for number, (day, iso) in enumerate(zip(days, iso_days), start=1):
+            for table in plan.tables:
+                if iso not in todo[table.name]:
+                    continue
+                schema = change_schema(table.info.schema)
+                batches = list(day_changes(plan.runtime, table.name, day, number, chunk_rows))
+                changes = pa.Table.from_batches(batches, schema=schema)
+                key = history.table_key(spec, table.name)
+                fault_point("changes.before-day", table.name)
+                with deferred_interrupts():
+                    versions[table.name] = applier.apply_day(writer, table.info, key, changes, iso, run_id)
+                fault_point("changes.after-day", table.name)
+                rows[table.name] += changes.num_rows
+                commits[table.name] += 1
+                done.append(f"{table.name}@{iso}")
+    except KeyboardInterrupt:
+        raise RunInterrupted(done) from None
+    skipped = [table.name for table in plan.tables if not todo[table.name]]
+    return GenerateSummary(
+        dataset=plan.dataset,
+        writer=writer.name,
+        seed=plan.seed,
+        tables=tuple(
+            TableSummary(table.name, rows[table.name], commits[table.name], 0, writer.storage.join(table.name), versions[table.name])
+            for table in plan.tables
+        ),
+        seconds=time.perf_counter() - started,
+        workers=1,
+        extra={"changes": {"since": window.since.isoformat(), "until": window.until.isoformat()}}
+        | ({"skipped": skipped} if skipped else {}),
+    )
