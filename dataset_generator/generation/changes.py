@@ -141,7 +141,8 @@ def diff_rows(
 
 def apply_changes(snapshot: pa.Table, changes: pa.Table, key: list[str]) -> pa.Table:
     """`snapshot` with `changes` applied in `_commit_version` order (deletes and preimages remove the key's
-    row, inserts and postimages add theirs): what a reader of the feed rebuilds. Polars anti-joins by `key`."""
+    row, inserts and postimages add theirs): what a reader of the feed rebuilds. Polars anti-joins by `key`;
+    the result has `snapshot`'s schema."""
     current = pl.from_arrow(snapshot)
     feed = pl.from_arrow(changes)
     assert isinstance(current, pl.DataFrame) and isinstance(feed, pl.DataFrame)
@@ -151,7 +152,7 @@ def apply_changes(snapshot: pa.Table, changes: pa.Table, key: list[str]) -> pa.T
         gone = day.filter(pl.col(CHANGE_TYPE).is_in([DELETE, PREIMAGE])).select(key)
         added = day.filter(pl.col(CHANGE_TYPE).is_in([INSERT, POSTIMAGE])).select(columns)
         current = pl.concat([current.join(gone, on=key, how="anti", nulls_equal=True), added])
-    return current.to_arrow()
+    return current.to_arrow().cast(snapshot.schema)
 
 
 FEED_SUFFIX = "_changes"
