@@ -17,10 +17,11 @@ from dataset_generator.api import generate
 from dataset_generator.generation.changes import CHANGE_TYPE
 from dataset_generator.options import WriterOptions
 from dataset_generator.writers.changes import DAY_PROPERTY
+from dataset_generator.writers.duckdb_extensions import connect_duckdb
 from dataset_generator.writers.registry import create_writer
 
 from _changes import DAYS, SCALE, SINCE, TABLES, UNTIL, ecommerce_plan, key_of, rows_sorted, snapshot_at_end_of
-from _duckdb_reader import duckdb_con  # noqa: F401 (a fixture)
+from _duckdb_reader import READ_EXTENSIONS, duckdb_con  # noqa: F401 (a fixture)
 from helpers import run_cli
 
 FORMATS = ["delta", "iceberg", "ducklake"]
@@ -50,10 +51,14 @@ def read_back(duckdb_con: Any, writer: Any, table: str, version: str | None = No
             return iceberg_table.scan(snapshot_id=int(version)).to_arrow()
         metadata = iceberg_table.metadata_location
         return duckdb_con.execute(f"SELECT * FROM iceberg_scan('{metadata}')").to_arrow_table()
-    alias = f"lake_{abs(hash(writer.output_uri))}"
-    duckdb_con.execute(f"ATTACH IF NOT EXISTS 'ducklake:{writer._metadata()}' AS {alias} (READ_ONLY)")
-    at = f" AT (VERSION => {int(version)})" if version is not None else ""
-    return duckdb_con.execute(f"SELECT * FROM {alias}.{writer.schema}.{table}{at}").to_arrow_table()
+    # A connection of its own, closed at once: the writer attaches the same metadata file in this process.
+    con = connect_duckdb(READ_EXTENSIONS)
+    try:
+        con.execute(f"ATTACH 'ducklake:{writer._metadata()}' AS reader (READ_ONLY)")
+        at = f" AT (VERSION => {int(version)})" if version is not None else ""
+        return con.execute(f"SELECT * FROM reader.{writer.schema}.{table}{at}").to_arrow_table()
+    finally:
+        con.close()
 
 
 def day_versions(writer: Any, table: str) -> dict[str, str]:

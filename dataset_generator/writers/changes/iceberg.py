@@ -103,7 +103,8 @@ def apply_day(
             image_schema = pa.schema([*(table.schema.field(name) for name in key), *(pa.field(name, pa.string()) for name in extra)])
             images = pa.concat_tables([image.cast(image_schema) for image in kept_images]) if kept_images else image_schema.empty_table()
             updated = updated.join(images, key, join_type="inner").select(stored)
-        additions = pa.concat_tables([inserted.select(stored), updated.select(stored)]).cast(metadata.schema().as_arrow())
+        target = metadata.schema().as_arrow()
+        additions = pa.concat_tables([inserted.select(stored).cast(target), updated.select(stored).cast(target)])
         with transaction.update_snapshot(properties).overwrite() as producer:
             producer.commit_uuid = write_uuid
             for original, files in replaced:
