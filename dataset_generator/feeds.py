@@ -25,7 +25,14 @@ from .faults import fault_point
 from .generation import history
 from .generation.changes import FEED_SUFFIX, FeedRuntime, change_schema, day_changes, feed_days
 from .generation.planner import Plan, TablePlan
-from .runs import GenerateSummary, ProgressCallback, RunInterrupted, TableSummary, deferred_interrupts, run_plan
+from .runs import (
+    GenerateSummary,
+    ProgressCallback,
+    RunInterrupted,
+    TableSummary,
+    deferred_interrupts,
+    run_plan,
+)
 from .writers.base import TableWriter, new_run_id
 from .writers.changes import applier_for, next_days
 
@@ -99,7 +106,7 @@ def run_changes(
     versions: dict[str, str | None] = {table.name: None for table in plan.tables}
     done: list[str] = []
     try:
-        for number, (day, iso) in enumerate(zip(days, iso_days), start=1):
+        for number, (day, iso) in enumerate(zip(days, iso_days, strict=True), start=1):
             for table in plan.tables:
                 if iso not in todo[table.name]:
                     continue

@@ -42,4 +42,4 @@ def key_of(plan: Plan, table: str) -> list[str]:
 def rows_sorted(table: pa.Table, columns: list[str], key: list[str]) -> list[tuple[Any, ...]]:
     """The rows of `table` (only `columns`, in that order) as tuples, sorted by `key`."""
     ordered = table.select(columns).sort_by([(name, "ascending") for name in key])
-    return list(zip(*(ordered[name].to_pylist() for name in columns)))
+    return list(zip(*(ordered[name].to_pylist() for name in columns), strict=True))

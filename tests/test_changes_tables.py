@@ -12,6 +12,18 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from _changes import (
+    DAYS,
+    SCALE,
+    SINCE,
+    TABLES,
+    UNTIL,
+    ecommerce_plan,
+    key_of,
+    rows_sorted,
+    snapshot_at_end_of,
+)
+from _duckdb_reader import READ_EXTENSIONS
 
 from dataset_generator.api import generate
 from dataset_generator.generation.changes import CHANGE_TYPE
@@ -20,8 +32,6 @@ from dataset_generator.writers.changes import DAY_PROPERTY
 from dataset_generator.writers.duckdb_extensions import connect_duckdb
 from dataset_generator.writers.registry import create_writer
 
-from _changes import DAYS, SCALE, SINCE, TABLES, UNTIL, ecommerce_plan, key_of, rows_sorted, snapshot_at_end_of
-from _duckdb_reader import READ_EXTENSIONS, duckdb_con  # noqa: F401 (a fixture)
 from helpers import run_cli
 
 FORMATS = ["delta", "iceberg", "ducklake"]
@@ -37,26 +47,33 @@ def writer_for(format_name: str, output: Path) -> Any:
     return create_writer(format_name, output_uri=str(output), options=WriterOptions())
 
 
-def read_back(duckdb_con: Any, writer: Any, table: str, version: str | None = None) -> pa.Table:
+def read_back(writer: Any, table: str, version: str | None = None) -> pa.Table:
     """The table (at a version) read by DuckDB's extensions, not by the library that wrote it."""
     if writer.name == "delta":
         if version is not None:  # DuckDB's delta_scan has no time travel: deltalake reads old versions
             from deltalake import DeltaTable
 
             return pa.table(DeltaTable(writer.storage.join(table), version=int(version)).to_pyarrow_table())
-        return duckdb_con.execute(f"SELECT * FROM delta_scan('{writer.storage.join(table)}')").to_arrow_table()
+        return duckdb_read(f"SELECT * FROM delta_scan('{writer.storage.join(table)}')")
     if writer.name == "iceberg":
         iceberg_table = writer.catalog.load_table((writer.namespace, table))
         if version is not None:
             return iceberg_table.scan(snapshot_id=int(version)).to_arrow()
         metadata = iceberg_table.metadata_location
-        return duckdb_con.execute(f"SELECT * FROM iceberg_scan('{metadata}')").to_arrow_table()
-    # A connection of its own, closed at once: the writer attaches the same metadata file in this process.
+        return duckdb_read(f"SELECT * FROM iceberg_scan('{metadata}')")
+    at = f" AT (VERSION => {int(version)})" if version is not None else ""
+    attach = f"ATTACH 'ducklake:{writer._metadata()}' AS reader (READ_ONLY)"
+    return duckdb_read(f"SELECT * FROM reader.{writer.schema}.{table}{at}", attach)
+
+
+def duckdb_read(sql: str, *setup: str) -> pa.Table:
+    """A DuckDB connection of its own (extensions from PyPI), closed at once: the writer attaches the same
+    DuckLake metadata file in this process."""
     con = connect_duckdb(READ_EXTENSIONS)
     try:
-        con.execute(f"ATTACH 'ducklake:{writer._metadata()}' AS reader (READ_ONLY)")
-        at = f" AT (VERSION => {int(version)})" if version is not None else ""
-        return con.execute(f"SELECT * FROM reader.{writer.schema}.{table}{at}").to_arrow_table()
+        for statement in setup:
+            con.execute(statement)
+        return con.execute(sql).to_arrow_table()
     finally:
         con.close()
 
@@ -96,7 +113,7 @@ def commit_count(writer: Any, table: str) -> int:
 
 @pytest.mark.parametrize("format_name", FORMATS)
 def test_seven_days_of_changes_make_seven_commits_that_time_travel_to_each_day(
-    tmp_path: Path, format_name: str, expected: dict[tuple[str, dt.date], pa.Table], duckdb_con: Any
+    tmp_path: Path, format_name: str, expected: dict[tuple[str, dt.date], pa.Table]
 ) -> None:
     output = tmp_path / format_name
     generate("ecommerce", writer_for(format_name, output), scale=SCALE)  # the range ends on 2024-03-31
@@ -113,12 +130,12 @@ def test_seven_days_of_changes_make_seven_commits_that_time_travel_to_each_day(
     for table in TABLES:
         key = key_of(plan, table)
         columns = expected[(table, UNTIL)].column_names
-        final = read_back(duckdb_con, writer, table)
+        final = read_back(writer, table)
         assert rows_sorted(final, columns, key) == rows_sorted(expected[(table, UNTIL)], columns, key), table
         versions = day_versions(writer, table)
         assert sorted(versions) == [day.isoformat() for day in DAYS]
         for day in (DAYS[0], DAYS[3]) if table == "order_items" else DAYS:  # items never change: two days do
-            old = read_back(duckdb_con, writer, table, versions[day.isoformat()])
+            old = read_back(writer, table, versions[day.isoformat()])
             assert rows_sorted(old, columns, key) == rows_sorted(expected[(table, day)], columns, key), (table, day)
     # The same command again: every day is there already, nothing is applied twice.
     again = run_cli("generate", "ecommerce", "--scale", SCALE, "--format", format_name, "--output", output,

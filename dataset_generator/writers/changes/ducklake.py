@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...contracts import TableInfo
+from ...generation.changes import CHANGE_TYPE, DELETE, INSERT, POSTIMAGE
 from ...sql import sql_identifier, sql_literal
 from ..ducklake import CATALOG_ALIAS, DuckLakeWriter, _latest_snapshot
 from ..partitions import schema_with_partition_columns
 from ..table_format import after_commit, commit_failure
-from ...generation.changes import CHANGE_TYPE, DELETE, INSERT, POSTIMAGE
 from . import commit_record, with_partition_values
 
 

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression, In
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
 from ...contracts import TableInfo
@@ -51,7 +52,7 @@ def applied_days(writer: IcebergWriter, table: TableInfo) -> list[str] | None:
 
 def _key_filter(keys: pa.Table) -> BooleanExpression:
     if keys.num_columns == 1:
-        return In(keys.column_names[0], set(keys.column(0).to_pylist()))
+        return In(keys.column_names[0], set(keys.column(0).to_pylist()))  # type: ignore[call-arg, arg-type]
     return AlwaysTrue()
 
 
@@ -86,7 +87,7 @@ def apply_day(
         metadata = transaction.table_metadata
         io = iceberg_table.io
         write_uuid, counter = uuid.uuid4(), itertools.count(0)
-        replaced: list[tuple[object, list[object]]] = []
+        replaced: list[tuple[DataFile, list[DataFile]]] = []
         kept_images: list[pa.Table] = []  # the replaced rows' partition values, for the postimages
         if removed.num_rows:
             scan = ArrowScan(table_metadata=metadata, io=io, projected_schema=metadata.schema(), row_filter=AlwaysTrue())
@@ -108,9 +109,9 @@ def apply_day(
         with transaction.update_snapshot(properties).overwrite() as producer:
             producer.commit_uuid = write_uuid
             for original, files in replaced:
-                producer.delete_data_file(original)  # type: ignore[arg-type]
+                producer.delete_data_file(original)
                 for data_file in files:
-                    producer.append_data_file(data_file)  # type: ignore[arg-type]
+                    producer.append_data_file(data_file)
             if additions.num_rows:
                 for data_file in _dataframe_to_data_files(metadata, additions, io, write_uuid, counter):
                     producer.append_data_file(data_file)
