@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import pyarrow as pa
 
@@ -87,12 +89,19 @@ def run_changes(
     applier = applier_for(writer)
     if applier is None:
         return run_plan(feed_plan(plan, window), writer, engine, chunk_rows=chunk_rows, progress=progress, started=started)
+    with applier.session(writer) as session:
+        return _apply(plan, writer, applier, session, window, chunk_rows, started)
+
+
+def _apply(
+    plan: Plan, writer: TableWriter, applier: ModuleType, session: Any, window: FeedWindow, chunk_rows: int, started: float
+) -> GenerateSummary:
     spec = plan.runtime.spec
     days = feed_days(window.since, window.until)
     iso_days = [day.isoformat() for day in days]
     todo: dict[str, list[str]] = {}
     for table in plan.tables:
-        applied = applier.applied_days(writer, table.info)
+        applied = applier.applied_days(session, table.info)
         if applied is None:
             before = window.since - dt.timedelta(days=1)
             raise WriterError(
@@ -116,7 +125,7 @@ def run_changes(
                 key = history.table_key(spec, table.name)
                 fault_point("changes.before-day", table.name)
                 with deferred_interrupts():
-                    versions[table.name] = applier.apply_day(writer, table.info, key, changes, iso, run_id)
+                    versions[table.name] = applier.apply_day(session, table.info, key, changes, iso, run_id)
                 fault_point("changes.after-day", table.name)
                 rows[table.name] += changes.num_rows
                 commits[table.name] += 1

@@ -10,6 +10,7 @@ version before the first day), `DeltaTable.load_cdf` returns the same changes as
 
 from __future__ import annotations
 
+import contextlib
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
@@ -27,6 +28,11 @@ CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
 
 def _load(writer: DeltaWriter, table: TableInfo) -> DeltaTable | None:
     return writer._load(writer.storage.join(table.name))
+
+
+def session(writer: DeltaWriter) -> contextlib.AbstractContextManager[DeltaWriter]:
+    """What `applied_days` and `apply_day` take: the writer itself (its library holds no connection)."""
+    return contextlib.nullcontext(writer)
 
 
 def applied_days(writer: DeltaWriter, table: TableInfo) -> list[str] | None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -19,15 +22,29 @@ from ..table_format import after_commit, commit_failure
 from . import commit_record, with_partition_values
 
 
-def applied_days(writer: DuckLakeWriter, table: TableInfo) -> list[str] | None:
-    """The days of change feeds applied to the table (None: no such table)."""
+@dataclass
+class Session:
+    """One connection to the lake for a whole feed (attaching costs more than a day's commit)."""
+
+    writer: DuckLakeWriter
+    con: duckdb.DuckDBPyConnection
+
+
+@contextmanager
+def session(writer: DuckLakeWriter) -> Iterator[Session]:
     with writer._connect() as con:
-        if writer._existing_columns(con, table.name) is None:
-            return None
-        rows = con.execute(
-            f"SELECT commit_extra_info FROM ducklake_snapshots({sql_literal(CATALOG_ALIAS)}) "
-            "WHERE commit_extra_info IS NOT NULL ORDER BY snapshot_id"
-        ).fetchall()
+        yield Session(writer, con)
+
+
+def applied_days(session: Session, table: TableInfo) -> list[str] | None:
+    """The days of change feeds applied to the table (None: no such table)."""
+    writer, con = session.writer, session.con
+    if writer._existing_columns(con, table.name) is None:
+        return None
+    rows = con.execute(
+        f"SELECT commit_extra_info FROM ducklake_snapshots({sql_literal(CATALOG_ALIAS)}) "
+        "WHERE commit_extra_info IS NOT NULL ORDER BY snapshot_id"
+    ).fetchall()
     days = []
     for (extra_info,) in rows:
         with contextlib.suppress(ValueError, TypeError, AttributeError):
@@ -38,10 +55,11 @@ def applied_days(writer: DuckLakeWriter, table: TableInfo) -> list[str] | None:
 
 
 def apply_day(
-    writer: DuckLakeWriter, table: TableInfo, key: list[str], changes: pa.Table, day: str, run_id: str
+    session: Session, table: TableInfo, key: list[str], changes: pa.Table, day: str, run_id: str
 ) -> str | None:
     """Apply one day's net changes to the DuckLake table in one snapshot (DELETE the deleted keys, UPDATE the
     updated rows in place, so they keep their partition values, INSERT the new rows); returns its id."""
+    writer, con = session.writer, session.con
     qualified = writer._qualified(table.name)
     stored = [name for name in schema_with_partition_columns(table).names if name not in table.schema.names]
     kinds = changes[CHANGE_TYPE]
@@ -55,37 +73,36 @@ def apply_day(
     matched = " AND ".join(f"{qualified}.{sql_identifier(name)} = u.{sql_identifier(name)}" for name in key)
     values = [name for name in table.schema.names if name not in key]
     assignments = ", ".join(f"{sql_identifier(name)} = u.{sql_identifier(name)}" for name in values)
-    with writer._connect() as con:
-        con.register("dataset_generator_deleted", deleted)
-        con.register("dataset_generator_updated", updated)
-        con.register("dataset_generator_inserted", inserted)
-        comment = con.execute(
-            "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-            [CATALOG_ALIAS, writer.schema, table.name],
-        ).fetchone()
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(
-                f"CALL {CATALOG_ALIAS}.set_commit_message('dataset-generator', ?, extra_info => ?)",
-                [f"changes of table {table.name} on {day}", commit_record(table.name, day, run_id)],
-            )
-            if deleted.num_rows:
-                con.execute(f"DELETE FROM {qualified} WHERE ({keys}) IN (SELECT {keys} FROM dataset_generator_deleted)")
-            if updated.num_rows and assignments:
-                con.execute(f"UPDATE {qualified} SET {assignments} FROM dataset_generator_updated AS u WHERE {matched}")
-            if inserted.num_rows:
-                con.execute(f"INSERT INTO {qualified} ({columns}) SELECT {columns} FROM dataset_generator_inserted")
-            if not (deleted.num_rows or updated.num_rows or inserted.num_rows):
-                # A day without changes still makes its snapshot (the day is recorded in it): the table's
-                # comment set to what it is.
-                text = comment[0] if comment else None
-                con.execute(f"COMMENT ON TABLE {qualified} IS {'NULL' if text is None else sql_literal(text)}")
-            con.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
-            if isinstance(exc, duckdb.Error):
-                raise commit_failure(f"DuckLake change commit of table {table.name!r} for {day} failed", exc) from exc
-            raise
-        snapshot = after_commit("ducklake", table.name, lambda: _latest_snapshot(con))
+    con.register("dataset_generator_deleted", deleted)
+    con.register("dataset_generator_updated", updated)
+    con.register("dataset_generator_inserted", inserted)
+    comment = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+        [CATALOG_ALIAS, writer.schema, table.name],
+    ).fetchone()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"CALL {CATALOG_ALIAS}.set_commit_message('dataset-generator', ?, extra_info => ?)",
+            [f"changes of table {table.name} on {day}", commit_record(table.name, day, run_id)],
+        )
+        if deleted.num_rows:
+            con.execute(f"DELETE FROM {qualified} WHERE ({keys}) IN (SELECT {keys} FROM dataset_generator_deleted)")
+        if updated.num_rows and assignments:
+            con.execute(f"UPDATE {qualified} SET {assignments} FROM dataset_generator_updated AS u WHERE {matched}")
+        if inserted.num_rows:
+            con.execute(f"INSERT INTO {qualified} ({columns}) SELECT {columns} FROM dataset_generator_inserted")
+        if not (deleted.num_rows or updated.num_rows or inserted.num_rows):
+            # A day without changes still makes its snapshot (the day is recorded in it): the table's
+            # comment set to what it is.
+            text = comment[0] if comment else None
+            con.execute(f"COMMENT ON TABLE {qualified} IS {'NULL' if text is None else sql_literal(text)}")
+        con.execute("COMMIT")
+    except BaseException as exc:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        if isinstance(exc, duckdb.Error):
+            raise commit_failure(f"DuckLake change commit of table {table.name!r} for {day} failed", exc) from exc
+        raise
+    snapshot = after_commit("ducklake", table.name, lambda: _latest_snapshot(con))
     return None if snapshot is None else str(snapshot)

@@ -10,13 +10,14 @@ snapshot. The snapshot summary records the day (`dataset_generator.day`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression, In
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThanOrEqual
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
@@ -37,6 +38,11 @@ def _load(writer: IcebergWriter, table: TableInfo) -> Table | None:
         return None
 
 
+def session(writer: IcebergWriter) -> contextlib.AbstractContextManager[IcebergWriter]:
+    """What `applied_days` and `apply_day` take: the writer itself (its library holds no connection)."""
+    return contextlib.nullcontext(writer)
+
+
 def applied_days(writer: IcebergWriter, table: TableInfo) -> list[str] | None:
     """The days of change feeds applied to the table (None: no such table, or one without a snapshot)."""
     existing = _load(writer, table)
@@ -51,9 +57,13 @@ def applied_days(writer: IcebergWriter, table: TableInfo) -> list[str] | None:
 
 
 def _key_filter(keys: pa.Table) -> BooleanExpression:
-    if keys.num_columns == 1:
-        return In(keys.column_names[0], set(keys.column(0).to_pylist()))  # type: ignore[call-arg, arg-type]
-    return AlwaysTrue()
+    """A filter that keeps every file holding one of `keys`: the range of the first key column (cheap to
+    bind for each file, unlike an IN list of thousands of literals, and pruned by the files' min/max)."""
+    name = keys.column_names[0]
+    low, high = pc.min_max(keys[name]).values()
+    if low.as_py() is None:
+        return AlwaysTrue()
+    return And(GreaterThanOrEqual(name, low.as_py()), LessThanOrEqual(name, high.as_py()))  # type: ignore[call-arg]
 
 
 def _matches(rows: pa.Table, keys: pa.Table) -> pa.Array:
