@@ -13,13 +13,23 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
+from _changes import (
+    EXTENDED,
+    SCALE,
+    SINCE,
+    TABLES,
+    UNTIL,
+    ecommerce_plan,
+    key_of,
+    rows_sorted,
+    snapshot_at_end_of,
+)
 
 from dataset_generator.api import generate
 from dataset_generator.generation.changes import apply_changes, diff_rows
 from dataset_generator.options import WriterOptions
 from dataset_generator.writers.registry import create_writer
 
-from _changes import EXTENDED, SCALE, SINCE, TABLES, UNTIL, ecommerce_plan, key_of, rows_sorted, snapshot_at_end_of
 from helpers import file_digests, query, run_cli
 
 

@@ -11,6 +11,7 @@ version before the first day), `DeltaTable.load_cdf` returns the same changes as
 from __future__ import annotations
 
 import contextlib
+
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
