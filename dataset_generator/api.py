@@ -15,6 +15,7 @@ from typing import Any
 from .engine import Engine, LocalEngine, engine_for
 from .errors import DatasetGeneratorError, GenerationFailed, ParameterError
 from .feeds import FeedWindow, run_changes
+from .generation.history import Moment
 from .generation.planner import DEFAULT_CHUNK_ROWS, Plan
 from .options import WriterOptions
 from .parts import commit_parts as commit_staged_parts
@@ -55,11 +56,15 @@ def plan_dataset(
     schema_file: str | Path | None = None,
     tables: list[str] | None = None,
     force: bool = False,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    as_of: Moment | None = None,
 ) -> Plan:
     """The plan of a run: every table's files, partitions and row ranges, before any data exists.
 
     `writer` may be the writer or just its `WriterOptions`: planning reads the options only, and builds
     no catalog or storage client. `force` lifts the size bound (more than 1 PB or 10^7 files).
+    `since`/`until` (days, inclusive) and `as_of` (a day's end or a moment): see `generate`.
 
     Raises:
         SpecError, ParameterError: an invalid spec, parameter, seed or table name.
@@ -76,7 +81,8 @@ def plan_dataset(
             raise ParameterError(f"unknown table {unknown[0]!r}; {spec.name} has {', '.join(spec.tables)}")
     options = writer if isinstance(writer, WriterOptions) else writer.options
     encoder = None if isinstance(writer, WriterOptions) else getattr(writer, "encoder", None)
-    return sized_plan(spec, seed=seed, options=options, tables=tables, force=force, encoder=encoder)
+    window = {"since": since, "until": until, "as_of": as_of}
+    return sized_plan(spec, seed=seed, options=options, tables=tables, force=force, encoder=encoder, window=window)
 
 
 def generate(
@@ -98,9 +104,10 @@ def generate(
     run_id: str | None = None,
     worker_type: str = "thread",
     force: bool = False,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    as_of: Moment | None = None,
     changes: bool = False,
-    since: str | dt.date | None = None,
-    until: str | dt.date | None = None,
 ) -> GenerateSummary:
     """Generate `dataset` into `writer` and commit each table once.
 
@@ -119,9 +126,14 @@ def generate(
         parts, part, run_id: write only part `part` of `parts` (staged, with a manifest, not committed);
             `commit_parts` commits them all at once (see docs/distributed.md).
         force: run even when the estimate passes the size bound (1 PB or 10^7 files).
-        changes, since, until: write the change feed of days `since`..`until` (ISO dates, both inclusive)
-            instead of a snapshot: `<table>_changes` tables for files, one commit per table per day applied to
-            the existing Delta/Iceberg/DuckLake tables (docs/changes.md).
+        since, until: a time slice (dates or "YYYY-MM-DD", inclusive, inside the dataset's range): only the
+            rows created in it (time-driven rows of those days, entities that appeared then; a slice from
+            the range start also holds everything created before it). Consecutive slices add up to one run.
+        as_of: the snapshot time (a date: the end of that day; a datetime: that moment; default the range
+            end): entities not created yet or deleted are absent, changing columns hold their value then.
+        changes: write the change feed of days `since`..`until` (both required, inclusive; they may pass the
+            range end) instead of a snapshot: `<table>_changes` tables for files, one commit per table per day
+            applied to the existing Delta/Iceberg/DuckLake tables (docs/changes.md). Takes no `as_of`.
 
     Returns:
         A GenerateSummary: rows, files and bytes per table, seconds, workers.
@@ -137,8 +149,17 @@ def generate(
     if isinstance(engine, str):
         engine = engine_for(engine, workers=workers, worker_type=worker_type, dask_address=dask_address)
     started = time.perf_counter()
+    window = None
+    if changes:  # since/until are the feed's days, not a slice: the plan is of the whole dataset
+        if as_of is not None:
+            raise ParameterError("--changes takes --since and --until, not --as-of")
+        if parts is not None or part is not None:
+            raise ParameterError("--changes does not take --parts (a feed's days are committed one by one)")
+        window = FeedWindow(_day(since, "since"), _day(until, "until"))
+        since = until = None
     plan = plan_dataset(
-        dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables, force=force
+        dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables, force=force,
+        since=since, until=until, as_of=as_of,
     )
     on_plan = getattr(progress, "on_plan", None)  # a progress display may want the planned sizes
     if on_plan is not None:
@@ -148,10 +169,7 @@ def generate(
     for table in plan.tables:
         writer.check_types(table.info)
     writer.check()
-    if changes:
-        if parts is not None or part is not None:
-            raise ParameterError("--changes does not take --parts (a feed's days are committed one by one)")
-        window = FeedWindow(_day(since, "since"), _day(until, "until"))
+    if window is not None:
         return run_changes(plan, writer, engine, window, chunk_rows=chunk_rows, progress=progress, started=started)
     if parts is not None or part is not None:
         return generate_part(
@@ -161,9 +179,12 @@ def generate(
     return run_plan(plan, writer, engine, chunk_rows=chunk_rows, progress=progress, started=started)
 
 
-def _day(value: str | dt.date | None, name: str) -> dt.date:
+def _day(value: Moment | None, name: str) -> dt.date:
+    """A feed's day: a date, or "YYYY-MM-DD"."""
     if value is None:
         raise ParameterError(f"a change feed needs --{name} YYYY-MM-DD")
+    if isinstance(value, dt.datetime):
+        raise ParameterError(f"--{name} of a change feed is a day (YYYY-MM-DD), not a moment")
     if isinstance(value, dt.date):
         return value
     try:

@@ -12,9 +12,12 @@ The semantics are those of issue 16 (docs/schemas.md, "History"): see generation
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pyarrow as pa
 
+from ..errors import ParameterError
 from ..schemas.dataset import DatasetSpec
 from ..schemas.entities import LifecycleColumn
 from ..schemas.history import WaitingTimeColumn
@@ -46,6 +49,7 @@ __all__ = [
     "changes_after_creation",
     "event_rows",
     "range_bounds",
+    "resolve_view",
     "snapshot",
     "table_key",
 ]
@@ -101,6 +105,85 @@ def snapshot(runtime: DatasetRuntime, table: str, index: np.ndarray, as_of: int)
     schema = runtime.arrow_schema(table)
     arrays = [rows.arrow(name) for name in schema.names]
     return exists, pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+# --- a run's window from user input ------------------------------------------------------------------
+
+Moment = dt.date | dt.datetime | str
+
+
+def _parse(value: Moment, name: str) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip()) if ("T" in value or " " in value.strip() or ":" in value) else dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ParameterError(f"--{name} {value!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SS)") from None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+    return dt.datetime.combine(value, dt.time())
+
+
+def _micros_of(moment: dt.datetime) -> int:
+    delta = moment - dt.datetime(1970, 1, 1)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _is_date(value: Moment) -> bool:
+    return not isinstance(value, dt.datetime) and not (isinstance(value, str) and ("T" in value or ":" in value))
+
+
+def resolve_view(bounds: tuple[int, int], since: Moment | None = None, until: Moment | None = None, as_of: Moment | None = None) -> TimeView:
+    """The TimeView of `--since A --until B --as-of T` over a dataset whose range is `bounds`: A and B are days
+    (inclusive) inside the range, T a day (its end) or a moment. A slice from the range start also holds what
+    was created before the range; one up to the range end, what is created after it (nothing, for time-driven rows).
+
+    Raises:
+        ParameterError: since after until, a day outside the range, a time before 1970, not a date.
+    """
+    start, end = bounds
+    first_day, last_day = start // MICROS_PER_DAY, end // MICROS_PER_DAY
+    days: dict[str, int] = {}
+    for name, value in (("since", since), ("until", until)):
+        if value is None:
+            continue
+        moment = _parse(value, name)
+        if moment.year < 1970:
+            raise ParameterError(f"--{name} {moment.date()} is before 1970; times start at 1970-01-01")
+        if not _is_date(value) and moment.time() != dt.time():
+            raise ParameterError(f"--{name} takes a day (YYYY-MM-DD), not a time of day ({value})")
+        day = _micros_of(moment) // MICROS_PER_DAY
+        if start == end == 0:
+            raise ParameterError(f"--{name}: this dataset has no time-driven table, so no range to slice; drop --{name}")
+        if not first_day <= day <= last_day:
+            low, high = (dt.date(1970, 1, 1) + dt.timedelta(days=d) for d in (first_day, last_day))
+            raise ParameterError(
+                f"--{name} {moment.date()} is outside the dataset's range {low}..{high}; pick a day inside it "
+                "or move the range (e.g. --param start_date=... / end_date=...)"
+            )
+        days[name] = day
+    if "since" in days and "until" in days and days["since"] > days["until"]:
+        raise ParameterError(f"--since {since} is after --until {until}; since must be on or before until")
+    as_of_micros = None
+    if as_of is not None:
+        moment = _parse(as_of, "as-of")
+        if moment.year < 1970:
+            raise ParameterError(f"--as-of {moment.date()} is before 1970; times start at 1970-01-01")
+        # A day means its end (its last microsecond); a moment means itself.
+        as_of_micros = _micros_of(moment) + (MICROS_PER_DAY - 1 if _is_date(as_of) else 0)
+    low_bound = days["since"] * MICROS_PER_DAY if days.get("since", first_day) > first_day else None
+    high_bound = (days["until"] + 1) * MICROS_PER_DAY if days.get("until", last_day) < last_day else None
+    return TimeView(as_of=as_of_micros, since=low_bound, until=high_bound)
+
+
+def planned_days(runtime: DatasetRuntime) -> tuple[int | None, int | None]:
+    """[first, stop) microseconds of the time-driven rows a run writes: the slice, cut at its as-of time."""
+    view = runtime.view
+    stop = view.until
+    if view.as_of is not None and (stop is None or view.as_of < stop):
+        stop = (view.as_of // MICROS_PER_DAY + 1) * MICROS_PER_DAY
+    return view.since, stop
 
 
 # --- event rows ----------------------------------------------------------------------------------------

@@ -218,6 +218,8 @@ class DatasetRuntime:
             if not keep.all():
                 rows = self.rows(table, index[keep])
         schema = self.arrow_schema(table)
+        if not len(rows):  # the view left no row of this range
+            return pa.RecordBatch.from_arrays([pa.array([], type=field.type) for field in schema], schema=schema)
         arrays = [rows.arrow(name) for name in schema.names]
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 

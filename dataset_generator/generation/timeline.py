@@ -252,7 +252,8 @@ def _corrected(column: ColumnBase, name: str, model: ChangeModel, rows: Rows, ke
     correction = model.correction
     assert correction is not None
     base = generate(rows, key)
-    wrong = np.asarray(rows.as_of) < correction_times(rows, name, model)
+    corrected_at = correction_times(rows, name, model)
+    wrong = (corrected_at != NEVER) & (np.asarray(rows.as_of) < corrected_at)
     if not wrong.any():
         return base
     if correction.missing:
@@ -261,10 +262,13 @@ def _corrected(column: ColumnBase, name: str, model: ChangeModel, rows: Rows, ke
             array = array.dictionary_decode()
         return pc.if_else(pa.array(wrong), pa.scalar(None, type=array.type), array)
     values = to_numpy(base).astype(np.float64).copy()
-    low, high, digits = _bounds(column, None, None, None)
+    low, high, digits = _bounds(column, None, None, correction.round)
+    assert correction.relative_error is not None
     z = rnd.standard_normal(rnd.substream(events_key(rows, name, model), 3), rows.index[wrong])
     off = np.clip(values[wrong] * (1.0 + correction.relative_error * z), low, high)
     values[wrong] = off if digits is None else np.round(off, digits)
+    if isinstance(base, pa.Array) and base.null_count:  # nulls stay nulls (a missing reading stays missing)
+        return pa.array(values, type=pa.float64(), mask=np.asarray(base.is_null()))
     return values
 
 

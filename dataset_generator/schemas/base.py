@@ -124,6 +124,7 @@ class Correction(SpecModel):
 
     relative_error: float | None = Field(None, gt=0.0, le=10.0)
     missing: bool = False
+    round: int | None = Field(None, ge=0, le=12)  # digits of the wrong value (default: the column's round)
 
     @model_validator(mode="after")
     def _check(self) -> Correction:
