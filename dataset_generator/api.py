@@ -14,7 +14,7 @@ from typing import Any
 
 from .engine import Engine, LocalEngine, engine_for
 from .errors import DatasetGeneratorError, GenerationFailed, ParameterError
-from .feeds import FeedWindow, run_changes
+from .feeds import FeedWindow, run_changes, scd2_plan
 from .generation.history import Moment
 from .generation.planner import DEFAULT_CHUNK_ROWS, Plan
 from .options import WriterOptions
@@ -108,6 +108,7 @@ def generate(
     until: Moment | None = None,
     as_of: Moment | None = None,
     changes: bool = False,
+    scd2: bool = False,
 ) -> GenerateSummary:
     """Generate `dataset` into `writer` and commit each table once.
 
@@ -134,6 +135,9 @@ def generate(
         changes: write the change feed of days `since`..`until` (both required, inclusive; they may pass the
             range end) instead of a snapshot: `<table>_changes` tables for files, one commit per table per day
             applied to the existing Delta/Iceberg/DuckLake tables (docs/changes.md). Takes no `as_of`.
+        scd2: dimensions (rows that change, no time column, no parent) as SCD type 2 version histories
+            (`valid_from`, `valid_to`, `is_current`): in a snapshot run their history up to `as_of`; with
+            `changes` into Delta or DuckLake, a change closes the current version and opens the new one.
 
     Returns:
         A GenerateSummary: rows, files and bytes per table, seconds, workers.
@@ -170,7 +174,13 @@ def generate(
         writer.check_types(table.info)
     writer.check()
     if window is not None:
-        return run_changes(plan, writer, engine, window, chunk_rows=chunk_rows, progress=progress, started=started)
+        return run_changes(
+            plan, writer, engine, window, chunk_rows=chunk_rows, progress=progress, started=started, scd2=scd2
+        )
+    if scd2:
+        if parts is not None or part is not None:
+            raise ParameterError("--scd2 does not take --parts")
+        plan = scd2_plan(plan)
     if parts is not None or part is not None:
         return generate_part(
             plan, writer, engine, scale=scale, params=params, parts=parts, part=part, run_id=run_id,

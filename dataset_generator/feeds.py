@@ -12,6 +12,7 @@ computed on the client, one table-day at a time (memory: one day of one table's 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from .engine import Engine
 from .errors import ParameterError, WriterError
 from .faults import fault_point
 from .generation import history
-from .generation.changes import FEED_SUFFIX, FeedRuntime, change_schema, day_changes, feed_days
+from .generation.changes import FEED_SUFFIX, FeedRuntime, change_schema, day_changes, day_of, feed_days
 from .generation.planner import Plan, TablePlan
+from .generation.scd2 import Scd2Runtime, scd2_schema, scd2_tables
 from .runs import (
     GenerateSummary,
     ProgressCallback,
@@ -69,6 +71,35 @@ def feed_plan(plan: Plan, window: FeedWindow) -> Plan:
     return Plan(dataset=plan.dataset, seed=plan.seed, runtime=runtime, tables=tuple(tables))
 
 
+def scd2_plan(plan: Plan) -> Plan:
+    """A snapshot run's plan with its dimensions (generation/scd2.py) written as their version history up to
+    the end of the snapshot's day, each in one unpartitioned file.
+
+    Raises:
+        ParameterError: the run is a slice, or the dataset has no dimension whose rows change.
+    """
+    runtime = plan.runtime
+    if runtime.view.since is not None or runtime.view.until is not None:
+        raise ParameterError("--scd2 writes whole histories: it takes --as-of, not --since/--until")
+    names = {table.name for table in plan.tables}
+    dimensions = [name for name in scd2_tables(runtime.spec) if name in names]
+    if not dimensions:
+        raise ParameterError(
+            f"--scd2: {runtime.spec.name} has no dimension whose rows change (a table without time column or parent "
+            "with changing columns); leave --scd2 out"
+        )
+    history_runtime = Scd2Runtime(runtime, dimensions, day_of(runtime.default_as_of))
+    tables = []
+    for table in plan.tables:
+        if table.name in dimensions:
+            info = dataclasses.replace(
+                table.info, schema=scd2_schema(table.info.schema), partition_columns=(), time_column=None, expected_rows=0
+            )
+            table = TablePlan(name=table.name, rows=table.rows, info=info, files=(FileTask(table.name, (), 0, 0, 1, only_file=True),))
+        tables.append(table)
+    return Plan(dataset=plan.dataset, seed=plan.seed, runtime=history_runtime, tables=tuple(tables))
+
+
 def run_changes(
     plan: Plan,
     writer: TableWriter,
@@ -78,8 +109,10 @@ def run_changes(
     chunk_rows: int,
     progress: ProgressCallback | None = None,
     started: float | None = None,
+    scd2: bool = False,
 ) -> GenerateSummary:
-    """Write (files) or apply (table formats) the change feed of every table of `plan` over `window`.
+    """Write (files) or apply (table formats) the change feed of every table of `plan` over `window`; with
+    `scd2`, the dimensions (generation/scd2.py) get their versions closed and opened instead.
 
     Raises:
         WriterError: a table format's table does not exist yet, or the feed does not continue its days.
@@ -88,20 +121,41 @@ def run_changes(
     started = time.perf_counter() if started is None else started
     applier = applier_for(writer)
     if applier is None:
+        if scd2:
+            raise ParameterError(
+                "--scd2 with --changes applies to Delta and DuckLake tables; a feed into files already holds every "
+                "version (before and after images with _commit_timestamp): leave --scd2 out"
+            )
         return run_plan(feed_plan(plan, window), writer, engine, chunk_rows=chunk_rows, progress=progress, started=started)
+    dimensions = scd2_tables(plan.runtime.spec) if scd2 else []
+    if dimensions and not hasattr(applier, "apply_scd2_day"):
+        raise ParameterError(f"--scd2 with --changes is not implemented for {writer.name} tables (Delta and DuckLake are)")
     with applier.session(writer) as session:
-        return _apply(plan, writer, applier, session, window, chunk_rows, started)
+        return _apply(plan, writer, applier, session, window, chunk_rows, started, dimensions)
 
 
 def _apply(
-    plan: Plan, writer: TableWriter, applier: ModuleType, session: Any, window: FeedWindow, chunk_rows: int, started: float
+    plan: Plan,
+    writer: TableWriter,
+    applier: ModuleType,
+    session: Any,
+    window: FeedWindow,
+    chunk_rows: int,
+    started: float,
+    dimensions: list[str],
 ) -> GenerateSummary:
     spec = plan.runtime.spec
+    infos = {
+        table.name: dataclasses.replace(table.info, schema=scd2_schema(table.info.schema))
+        if table.name in dimensions
+        else table.info
+        for table in plan.tables
+    }
     days = feed_days(window.since, window.until)
     iso_days = [day.isoformat() for day in days]
     todo: dict[str, list[str]] = {}
     for table in plan.tables:
-        applied = applier.applied_days(session, table.info)
+        applied = applier.applied_days(session, infos[table.name])
         if applied is None:
             before = window.since - dt.timedelta(days=1)
             raise WriterError(
@@ -124,8 +178,9 @@ def _apply(
                 changes = pa.Table.from_batches(batches, schema=schema)
                 key = history.table_key(spec, table.name)
                 fault_point("changes.before-day", table.name)
+                apply = applier.apply_scd2_day if table.name in dimensions else applier.apply_day
                 with deferred_interrupts():
-                    versions[table.name] = applier.apply_day(session, table.info, key, changes, iso, run_id)
+                    versions[table.name] = apply(session, infos[table.name], key, changes, iso, run_id)
                 fault_point("changes.after-day", table.name)
                 rows[table.name] += changes.num_rows
                 commits[table.name] += 1

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from ...contracts import TableInfo
 from ...errors import WriterError
 from ...generation.changes import CHANGE_TYPE, DELETE, INSERT, POSTIMAGE, PREIMAGE
+from ...generation.scd2 import IS_CURRENT, SCD2_COLUMNS, VALID_FROM, VALID_TO
 from ..base import TableWriter
 from ..partitions import identity_partitioned
 
@@ -93,3 +94,32 @@ def next_days(applied: list[str], days: list[str], table: str) -> list[str]:
                 f"--since {following} (got days from {todo[0]})"
             )
     return todo
+
+
+def scd2_rows(changes: pa.Table, table: TableInfo, day_end: pa.Scalar) -> tuple[pa.Table, pa.Table]:
+    """(keys whose current version a day's changes close, the versions they open) of an SCD2 dimension.
+
+    `table` has the SCD2 schema (generation/scd2.py); `day_end` is the day's commit timestamp, where closed
+    versions end and opened ones start."""
+    visible = [name for name in table.schema.names if name not in SCD2_COLUMNS]
+    closing = changes.filter(pc.is_in(changes[CHANGE_TYPE], pa.array([DELETE, PREIMAGE])))
+    opened = changes.filter(pc.is_in(changes[CHANGE_TYPE], pa.array([INSERT, POSTIMAGE]))).select(visible)
+    count = opened.num_rows
+    opened = opened.append_column(VALID_FROM, pa.repeat(day_end, count).cast(pa.timestamp("us")))
+    opened = opened.append_column(VALID_TO, pa.nulls(count, pa.timestamp("us")))
+    opened = opened.append_column(IS_CURRENT, pa.repeat(pa.scalar(True), count))
+    return closing, opened.cast(table.schema)
+
+
+def require_scd2(columns: list[str], table: str) -> None:
+    """Refuse a changes run with --scd2 into a table that is not an SCD2 history (and the reverse)."""
+    if not set(SCD2_COLUMNS) <= set(columns):
+        raise WriterError(
+            f"table {table!r} is not an SCD2 history (no {', '.join(SCD2_COLUMNS)}); create it with a --scd2 run, "
+            "or leave --scd2 out"
+        )
+
+
+def refuse_scd2(columns: list[str], table: str) -> None:
+    if set(SCD2_COLUMNS) <= set(columns):
+        raise WriterError(f"table {table!r} is an SCD2 history; apply changes to it with --scd2")
