@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from _changes import SCALE, SINCE, UNTIL, ecommerce_plan, key_of, rows_sorted, snapshot_at_end_of
 
 from dataset_generator.api import generate
 from dataset_generator.generation.scd2 import IS_CURRENT, VALID_FROM, VALID_TO
@@ -17,7 +18,6 @@ from dataset_generator.options import WriterOptions
 from dataset_generator.writers.duckdb_extensions import connect_duckdb
 from dataset_generator.writers.registry import create_writer
 
-from _changes import SCALE, SINCE, UNTIL, ecommerce_plan, key_of, rows_sorted, snapshot_at_end_of
 from helpers import run_cli
 
 DIMENSIONS = ["customers", "products"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 (pa.compute)
 import pytest
 from _changes import (
     DAYS,
@@ -160,9 +161,12 @@ def test_delta_change_data_feed_matches_the_parquet_feed(tmp_path: Path) -> None
         cdf = pa.table(delta_table.load_cdf(starting_version=first).read_all())
         with duckdb.connect() as con:
             feed = con.execute(f"SELECT * FROM read_parquet('{tmp_path}/feed/{table}_changes/*.parquet')").to_arrow_table()
-        columns = [*plan.runtime.arrow_schema(table).names, CHANGE_TYPE]
+        # Delta numbers versions from the table's creation; the feed numbers days from 1.
+        day_number = pa.compute.subtract(cdf["_commit_version"], first - 1)
+        cdf = cdf.set_column(cdf.schema.get_field_index("_commit_version"), "_commit_version", day_number)
+        columns = [*plan.runtime.arrow_schema(table).names, CHANGE_TYPE, "_commit_version"]
         cdf = cdf.select(columns).cast(feed.select(columns).schema)  # deltalake gives string/binary views
-        key = [*key_of(plan, table), CHANGE_TYPE]
+        key = [*key_of(plan, table), "_commit_version", CHANGE_TYPE]
         assert rows_sorted(cdf, columns, key) == rows_sorted(feed, columns, key), table
         assert table != "orders" or feed.num_rows > 0
 
@@ -190,3 +194,40 @@ def test_a_feed_past_the_historical_load_of_a_longer_range(tmp_path: Path) -> No
         want = duckdb_read(f"SELECT * FROM read_parquet('{tmp_path}/as_of/{table}/**/*.parquet', hive_partitioning = false)")
         got = read_back(writer, table)
         assert got.num_rows > 0 and rows_sorted(got, want.column_names, key) == rows_sorted(want, want.column_names, key), table
+
+
+@pytest.mark.parametrize("fault", ["delta.after-commit:orders", "changes.before-day:order_items"])
+def test_a_killed_changes_run_resumes_and_applies_no_day_twice(
+    tmp_path: Path, fault: str, expected: dict[tuple[str, dt.date], pa.Table]
+) -> None:
+    """kill -9 just after orders' first day landed (before the tool saw it), or just before order_items'
+    first day: every table is at a day boundary; the same command again applies the rest, each day once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    output = tmp_path / "lake"
+    generate("ecommerce", writer_for("delta", output), scale=SCALE)
+    command = [sys.executable, "-m", "dataset_generator.cli", "generate", "ecommerce", "--scale", str(SCALE),
+               "--format", "delta", "--output", str(output), "--changes", "--since", "2024-04-01",
+               "--until", "2024-04-07", "-q"]  # fmt: skip
+    crashed = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "DATASET_GENERATOR_FAULT": fault}, start_new_session=True)  # fmt: skip
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    writer = writer_for("delta", output)
+    assert len(day_versions(writer, "orders")) == 1  # day 1 of orders landed in both cases
+    assert len(day_versions(writer, "order_items")) == 0
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    plan = ecommerce_plan()
+    for table in TABLES:
+        from deltalake import DeltaTable
+
+        history = DeltaTable(writer.storage.join(table)).history()
+        days = [entry[DAY_PROPERTY] for entry in history if DAY_PROPERTY in entry]
+        assert sorted(days) == [day.isoformat() for day in DAYS], table  # each day exactly once
+        key = key_of(plan, table)
+        columns = expected[(table, UNTIL)].column_names
+        final = read_back(writer, table)
+        assert rows_sorted(final, columns, key) == rows_sorted(expected[(table, UNTIL)], columns, key), table
