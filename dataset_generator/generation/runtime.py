@@ -47,7 +47,7 @@ class DatasetRuntime:
         self.layouts = layouts
         self.view = view if view is not None else TimeView()
         # The dataset's range (generation/history.py range_bounds) and the as-of time of rows by default.
-        self.range_start, self.range_end = range_of(layouts)
+        self.range_start, self.range_end = range_of(layouts, spec)
         self.default_as_of = self.view.as_of if self.view.as_of is not None else self.range_end
         # Per-process caches of generators (saved walk levels), of several shapes: hence Any.
         self.memo: dict[str, Any] = {}
