@@ -63,8 +63,27 @@ def read_back(writer: Any, table: str, version: str | None = None) -> pa.Table:
         metadata = iceberg_table.metadata_location
         return duckdb_read(f"SELECT * FROM iceberg_scan('{metadata}')")
     at = f" AT (VERSION => {int(version)})" if version is not None else ""
-    attach = f"ATTACH 'ducklake:{writer._metadata()}' AS reader (READ_ONLY)"
-    return duckdb_read(f"SELECT * FROM reader.{writer.schema}.{table}{at}", attach)
+    return lake_reader(writer).execute(f"SELECT * FROM reader.{writer.schema}.{table}{at}").to_arrow_table()
+
+
+_LAKE_READERS: dict[str, Any] = {}
+
+
+def lake_reader(writer: Any) -> Any:
+    """One read-only DuckDB connection per lake, kept for the reads of a test (attaching is slow); close it
+    with `close_lake_readers` before the writer attaches the same metadata file in this process."""
+    metadata = writer._metadata()
+    con = _LAKE_READERS.get(metadata)
+    if con is None:
+        con = connect_duckdb(READ_EXTENSIONS)
+        con.execute(f"ATTACH 'ducklake:{metadata}' AS reader (READ_ONLY)")
+        _LAKE_READERS[metadata] = con
+    return con
+
+
+def close_lake_readers() -> None:
+    while _LAKE_READERS:
+        _LAKE_READERS.popitem()[1].close()
 
 
 def duckdb_read(sql: str, *setup: str) -> pa.Table:
@@ -91,8 +110,7 @@ def day_versions(writer: Any, table: str) -> dict[str, str]:
         return {s.summary[DAY_PROPERTY]: str(s.snapshot_id) for s in snapshots if s.summary and s.summary.get(DAY_PROPERTY)}
     import json
 
-    with writer._connect() as con:
-        rows = con.execute("SELECT snapshot_id, commit_extra_info FROM ducklake_snapshots('lake')").fetchall()
+    rows = lake_reader(writer).execute("SELECT snapshot_id, commit_extra_info FROM ducklake_snapshots('reader')").fetchall()
     found = {}
     for snapshot_id, extra in rows:
         record = json.loads(extra) if extra else {}
@@ -139,6 +157,7 @@ def test_seven_days_of_changes_make_seven_commits_that_time_travel_to_each_day(
             old = read_back(writer, table, versions[day.isoformat()])
             assert rows_sorted(old, columns, key) == rows_sorted(expected[(table, day)], columns, key), (table, day)
     # The same command again: every day is there already, nothing is applied twice.
+    close_lake_readers()
     again = run_cli("generate", "ecommerce", "--scale", SCALE, "--format", format_name, "--output", output,
                     "--changes", "--since", "2024-04-01", "--until", "2024-04-07")  # fmt: skip
     assert again.exit_code == 0, again.output
