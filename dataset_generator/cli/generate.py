@@ -121,7 +121,9 @@ def generate_command(
         )
         for table in plan.tables:
             partitions = len({task.partition for task in table.files})
-            click.echo(f"{table.name:<16} {table.rows:>14,} rows {len(table.files):>7,} files {partitions:>6,} partitions")
+            # Tables whose rows the history or the window filter hold at most their planned rows (O(files): not counted).
+            filtered = " (at most: filtered by creation/deletion)" if plan.runtime.filters(table.name) else ""
+            click.echo(f"{table.name:<16} {table.rows:>14,} rows {len(table.files):>7,} files {partitions:>6,} partitions{filtered}")
         click.echo(f"{'total':<16} {plan.total_rows:>14,} rows {len(plan.tasks):>7,} files")
         return
     progress: Any = Progress() if not quiet and sys.stderr.isatty() else None
