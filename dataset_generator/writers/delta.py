@@ -181,6 +181,8 @@ class DeltaWriter(TableFormatWriter):
                     partition_by=partition_by,
                     name=table.name,
                     description=table.description or None,
+                    # Change data feed on from the start, so a later `--changes` run's merges are in load_cdf.
+                    configuration={"delta.enableChangeDataFeed": "true"},
                     storage_options=options,
                     commit_properties=properties,
                 )
