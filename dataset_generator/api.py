@@ -13,6 +13,7 @@ from typing import Any
 
 from .engine import Engine, LocalEngine, engine_for
 from .errors import DatasetGeneratorError, GenerationFailed, ParameterError
+from .generation.history import Moment
 from .generation.planner import DEFAULT_CHUNK_ROWS, Plan
 from .options import WriterOptions
 from .parts import commit_parts as commit_staged_parts
@@ -53,11 +54,15 @@ def plan_dataset(
     schema_file: str | Path | None = None,
     tables: list[str] | None = None,
     force: bool = False,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    as_of: Moment | None = None,
 ) -> Plan:
     """The plan of a run: every table's files, partitions and row ranges, before any data exists.
 
     `writer` may be the writer or just its `WriterOptions`: planning reads the options only, and builds
     no catalog or storage client. `force` lifts the size bound (more than 1 PB or 10^7 files).
+    `since`/`until` (days, inclusive) and `as_of` (a day's end or a moment): see `generate`.
 
     Raises:
         SpecError, ParameterError: an invalid spec, parameter, seed or table name.
@@ -74,7 +79,8 @@ def plan_dataset(
             raise ParameterError(f"unknown table {unknown[0]!r}; {spec.name} has {', '.join(spec.tables)}")
     options = writer if isinstance(writer, WriterOptions) else writer.options
     encoder = None if isinstance(writer, WriterOptions) else getattr(writer, "encoder", None)
-    return sized_plan(spec, seed=seed, options=options, tables=tables, force=force, encoder=encoder)
+    window = {"since": since, "until": until, "as_of": as_of}
+    return sized_plan(spec, seed=seed, options=options, tables=tables, force=force, encoder=encoder, window=window)
 
 
 def generate(
@@ -96,6 +102,9 @@ def generate(
     run_id: str | None = None,
     worker_type: str = "thread",
     force: bool = False,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    as_of: Moment | None = None,
 ) -> GenerateSummary:
     """Generate `dataset` into `writer` and commit each table once.
 
@@ -114,6 +123,11 @@ def generate(
         parts, part, run_id: write only part `part` of `parts` (staged, with a manifest, not committed);
             `commit_parts` commits them all at once (see docs/distributed.md).
         force: run even when the estimate passes the size bound (1 PB or 10^7 files).
+        since, until: a time slice (dates or "YYYY-MM-DD", inclusive, inside the dataset's range): only the
+            rows created in it (time-driven rows of those days, entities that appeared then; a slice from
+            the range start also holds everything created before it). Consecutive slices add up to one run.
+        as_of: the snapshot time (a date: the end of that day; a datetime: that moment; default the range
+            end): entities not created yet or deleted are absent, changing columns hold their value then.
 
     Returns:
         A GenerateSummary: rows, files and bytes per table, seconds, workers.
@@ -130,7 +144,8 @@ def generate(
         engine = engine_for(engine, workers=workers, worker_type=worker_type, dask_address=dask_address)
     started = time.perf_counter()
     plan = plan_dataset(
-        dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables, force=force
+        dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables, force=force,
+        since=since, until=until, as_of=as_of,
     )
     on_plan = getattr(progress, "on_plan", None)  # a progress display may want the planned sizes
     if on_plan is not None:

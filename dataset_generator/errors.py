@@ -76,3 +76,16 @@ class ValidationReadFailed(DatasetGeneratorError):
     a failure of the environment, exit code 1."""
 
     exit_code: ClassVar[int] = 1
+
+
+class SchemaEvolutionError(WriterError):
+    """An append whose spec changed a table in a way its format cannot evolve (a narrowed or changed type, a new
+    column that is not nullable, a dropped column the new rows cannot leave null). Raised before anything is
+    written; `table`, `column`, `old` and `new` (type names, None where the column is absent) say which."""
+
+    def __init__(self, message: str, *, table: str, column: str, old: str | None, new: str | None) -> None:
+        self.table = table
+        self.column = column
+        self.old = old
+        self.new = new
+        super().__init__(message)

@@ -181,6 +181,10 @@ def fingerprinted(plan: Plan, writer: TableWriter) -> dict[str, TableInfo]:
     files (the resolved spec, the seed, the table, the writer and its options but the mode)."""
     options = {key: value for key, value in dataclasses.asdict(writer.options).items() if key != "mode"}
     common = {"spec": plan.runtime.spec.model_dump(mode="json"), "seed": plan.seed, "writer": writer.name, "options": options}
+    view = plan.runtime.view
+    if (view.as_of, view.since, view.until) != (None, None, None):
+        # A slice or a snapshot is another output: a second slice is never skipped as already committed.
+        common["view"] = {"as_of": view.as_of, "since": view.since, "until": view.until}
     return {
         table.name: dataclasses.replace(table.info, fingerprint=identity_digest({**common, "table": table.name})[:32])
         for table in plan.tables

@@ -42,10 +42,12 @@ def test_layout_matches_the_docs(ecommerce: Path) -> None:
 
 
 def test_row_counts_and_unique_keys(ecommerce: Path) -> None:
-    for name, key, expected in (("customers", "customer_id", 2_000), ("products", "product_id", 100)):
-        assert query(f"select count(*), count(distinct {key}), min({key}), max({key}) from {table(ecommerce, name)}")[0] == (
-            expected, expected, 1, expected,
-        )
+    assert query(f"select count(*), count(distinct product_id), min(product_id), max(product_id) from {table(ecommerce, 'products')}")[0] == (
+        100, 100, 1, 100,
+    )
+    # Customers close accounts (1.5 % a year since signup, history.deleted): a few percent are gone, with their ids.
+    count, distinct, low, high = query(f"select count(*), count(distinct customer_id), min(customer_id), max(customer_id) from {table(ecommerce, 'customers')}")[0]
+    assert count == distinct and 0.9 * 2_000 < count < 2_000 and low >= 1 and high <= 2_000
     for name, key in (("orders", "order_id"), ("order_items", "order_item_id")):
         count, distinct, low, high = query(f"select count(*), count(distinct {key}), min({key}), max({key}) from {table(ecommerce, name)}")[0]
         assert count == distinct == high and low == 1
@@ -54,7 +56,11 @@ def test_row_counts_and_unique_keys(ecommerce: Path) -> None:
 
 
 def test_foreign_keys_resolve(ecommerce: Path) -> None:
-    assert scalar(f"select count(*) from {table(ecommerce, 'orders')} o anti join {table(ecommerce, 'customers')} c using (customer_id)") == 0
+    # Orders keep the id of a customer who later closed the account (deleted from customers): only a few do.
+    gone = scalar(f"select count(*) from {table(ecommerce, 'orders')} o anti join {table(ecommerce, 'customers')} c using (customer_id)")
+    orders = scalar(f"select count(*) from {table(ecommerce, 'orders')}")
+    assert gone < 0.03 * orders
+    assert scalar(f"select count(*) from {table(ecommerce, 'orders')} where customer_id not between 1 and 2000") == 0
     assert scalar(f"select count(*) from {table(ecommerce, 'order_items')} i anti join {table(ecommerce, 'orders')} o using (order_id)") == 0
     assert scalar(f"select count(*) from {table(ecommerce, 'order_items')} i anti join {table(ecommerce, 'products')} p using (product_id)") == 0
     # every order has at least one item
@@ -67,7 +73,10 @@ def test_totals_prices_and_line_totals(ecommerce: Path) -> None:
             join (select order_id, sum(line_total) total from {table(ecommerce, 'order_items')} group by 1) i using (order_id)"""
     )
     assert worst < 0.006
-    assert scalar(f"select count(*) from {table(ecommerce, 'order_items')} i join {table(ecommerce, 'products')} p using (product_id) where i.unit_price <> p.price") == 0
+    # unit_price is the price when ordered; products.price is today's (about 1.5 changes a year of ~10 %).
+    changed, lines = query(f"select count(*) filter (where i.unit_price <> p.price), count(*) from {table(ecommerce, 'order_items')} i join {table(ecommerce, 'products')} p using (product_id)")[0]
+    assert 0.05 * lines < changed < 0.6 * lines
+    assert scalar(f"select max(abs(ln(i.unit_price / p.price))) from {table(ecommerce, 'order_items')} i join {table(ecommerce, 'products')} p using (product_id)") < 1.5
     assert scalar(f"select max(abs(line_total - round(qty * unit_price * (1 - discount), 2))) from {table(ecommerce, 'order_items')}") < 1e-9
     low, high = query(f"select min(qty), max(qty) from {table(ecommerce, 'order_items')}")[0]
     assert low >= 1 and high <= 10

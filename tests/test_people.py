@@ -44,7 +44,8 @@ def test_e1_phone_starts_with_the_calling_code_of_the_country(customers: str) ->
         f"FROM {customers} c JOIN {_countries_csv()} r USING (country)"
     )
     assert share >= 0.99, share
-    assert scalar(f"SELECT count(*) FROM {customers}") == 100_000
+    # 100,000 customers planned; a few percent closed their account by the range end (history.deleted).
+    assert 0.93 * 100_000 < scalar(f"SELECT count(*) FROM {customers}") < 100_000
 
 
 def test_phones_are_valid_numbers_of_their_country(customers: str) -> None:

@@ -69,10 +69,11 @@ def test_s2_weekdays_differ_from_weekends(issue_run: Path) -> None:
 
 def test_s3_noise_is_autocorrelated(issue_run: Path) -> None:
     """Lag-1 autocorrelation of consecutive changes of a device's readings, per metric (white noise gives
-    -0.5): the median over metrics, with and without the anomalies' readings."""
+    -0.5): the median over metrics, with and without the anomalies' readings. Readings of the last 3 days
+    are left out: some still await their late correction (changes: on value), a spike until it lands."""
     changes = """(SELECT metric, d, lag(d) OVER w AS previous, flagged OR lag(flagged) OVER w AS near_anomaly
         FROM (SELECT device_id, timestamp, metric, value - lag(value) OVER v AS d, is_anomaly OR lag(is_anomaly) OVER v AS flagged
-              FROM readings WINDOW v AS (PARTITION BY device_id ORDER BY timestamp))
+              FROM readings WHERE timestamp < TIMESTAMP '2024-01-28' WINDOW v AS (PARTITION BY device_id ORDER BY timestamp))
         WINDOW w AS (PARTITION BY device_id ORDER BY timestamp))"""
     every = dict(_rows(issue_run, f"SELECT metric, corr(d, previous) FROM {changes} GROUP BY 1"))
     clean = dict(_rows(issue_run, f"SELECT metric, corr(d, previous) FROM {changes} WHERE NOT near_anomaly GROUP BY 1"))

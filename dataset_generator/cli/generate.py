@@ -53,6 +53,9 @@ from .output import Progress, human_bytes, print_catalog, print_summary
 @click.option("--parts", type=int, default=None, help="Split the run into N parts (with --part; see 'commit').")
 @click.option("--part", type=int, default=None, help="Generate only part K (1-based) of --parts N; commits nothing.")
 @click.option("--run-id", default=None, help="Run id shared by all parts (default: derived from the command).")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="First day of a time slice (inclusive; default: the range start).")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Last day of a time slice (inclusive; default: the range end).")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD[THH:MM:SS]", help="Snapshot time: each table as it stood at the end of that day (or that moment).")
 def generate_command(
     dataset: str | None,
     format_name: str,
@@ -80,6 +83,9 @@ def generate_command(
     parts: int | None,
     part: int | None,
     run_id: str | None,
+    since: str | None,
+    until: str | None,
+    as_of: str | None,
     **target: Any,
 ) -> None:
     """Generate DATASET (or --schema-file) into --output with the chosen --format."""
@@ -106,14 +112,17 @@ def generate_command(
         raise click.UsageError("--parts and --part go together (e.g. --parts 4 --part 1)")
     if dry_run:  # planning reads the options only: no catalog or storage client is built
         plan = plan_dataset(
-            dataset, options, scale=scale, seed=seed, params=given, schema_file=schema_file, tables=table_list, force=force
+            dataset, options, scale=scale, seed=seed, params=given, schema_file=schema_file, tables=table_list, force=force,
+            since=since, until=until, as_of=as_of,
         )
         for table in plan.tables:
             partitions = len({task.partition for task in table.files})
             click.echo(f"{table.name:<16} {table.rows:>14,} rows {len(table.files):>7,} files {partitions:>6,} partitions")
         click.echo(f"{'total':<16} {plan.total_rows:>14,} rows {len(plan.tasks):>7,} files")
         return
-    progress = Progress() if not quiet and sys.stderr.isatty() else None
+    progress: Any = Progress() if not quiet and sys.stderr.isatty() else None
+    if until is not None and as_of is None:
+        progress = _PlanNote(progress)
     summary = generate(
         dataset or schema_file,  # type: ignore[arg-type]
         writer,
@@ -132,6 +141,9 @@ def generate_command(
         run_id=run_id,
         worker_type=worker_type,
         force=force,
+        since=since,
+        until=until,
+        as_of=as_of,
     )
     if progress:
         progress.finish()
@@ -177,3 +189,29 @@ def commit_command(
         click.echo(f"{table.name:<16} {table.rows:>14,} rows {table.files:>7,} files {human_bytes(table.bytes):>10}  {table.location}{version}")
     click.echo(f"committed parts run {summary.extra['run_id']} ({summary.extra['parts']} parts) in {summary.seconds:.1f} s")
     print_catalog(writer)
+
+
+class _PlanNote:
+    """Progress that also says, once the plan is known, that a slice ending before the range end holds values
+    as of the range end."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+
+    def on_plan(self, plan: Any) -> None:
+        runtime = plan.runtime
+        if runtime.view.until is not None and runtime.view.as_of is None:
+            import datetime as dt
+
+            end = dt.date(1970, 1, 1) + dt.timedelta(microseconds=runtime.range_end)
+            click.echo(f"note: values are as of the range end ({end}); --as-of gives the tables as they stood then", err=True)
+        if self.progress is not None and hasattr(self.progress, "on_plan"):
+            self.progress.on_plan(plan)
+
+    def __call__(self, *args: Any) -> None:
+        if self.progress is not None:
+            self.progress(*args)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress.finish()

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:  # annotations only: the CLI imports no runtime module until a command needs it
+    from ..contracts import FileInfo, FileTask
+    from ..generation.planner import Plan
+    from ..runs import GenerateSummary
+    from ..writers.base import TableWriter
 
 
 def human_bytes(size: float) -> str:
@@ -17,7 +23,7 @@ def human_bytes(size: float) -> str:
     return f"{size:.1f} TB"
 
 
-def print_summary(summary: Any) -> None:
+def print_summary(summary: GenerateSummary) -> None:
     skipped = summary.extra.get("skipped")
     if skipped:
         click.echo(f"skipped, already committed by an identical run: {', '.join(skipped)}")
@@ -31,7 +37,7 @@ def print_summary(summary: Any) -> None:
     )
 
 
-def print_catalog(writer: Any) -> None:
+def print_catalog(writer: TableWriter) -> None:
     """The catalog a table format committed to (Iceberg, DuckLake), so a reader knows where to find it."""
     describe = getattr(writer, "describe_catalog", None)
     if describe is not None:
@@ -43,15 +49,15 @@ class Progress:
 
     def __init__(self) -> None:
         self.planned: dict[str, int] = {}
-        self.bar: Any = None
+        self.bar: Any = None  # click's ProgressBar: its class is private (click._termui_impl)
         self.table: str | None = None
         self.rows = 0
         self.started = time.perf_counter()
 
-    def on_plan(self, plan: Any) -> None:
+    def on_plan(self, plan: Plan) -> None:
         self.planned = {table.name: table.rows for table in plan.tables}
 
-    def __call__(self, task: Any, info: Any) -> None:
+    def __call__(self, task: FileTask, info: FileInfo) -> None:
         if task.table != self.table:
             self.finish()
             self.table = task.table

@@ -31,10 +31,12 @@ from .options import (
 @click.option("--file-size-target", type=ByteSize(), default=None, help="The run's --file-size-target, if it had one.")
 @click.option("--partition-by", default=None, help="As given to generate (default: the dataset's).")
 @click.option("--tables", default=None, help="Comma-separated subset of tables.")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD[THH:MM:SS]", help="The run's --as-of, if it had one.")
 @with_options(TARGET_OPTIONS)
 def validate_command(
     output: str, dataset: str | None, format_name: str, schema_file: str | None, scale: float, params: tuple[str, ...],
-    seed: int, compression: str, file_rows_target: int, file_size_target: int | None, partition_by: str | None, tables: str | None, **target: Any,
+    seed: int, compression: str, file_rows_target: int, file_size_target: int | None, partition_by: str | None, tables: str | None,
+    as_of: str | None, **target: Any,
 ) -> None:  # fmt: skip
     """Check a written OUTPUT against the plan of DATASET, reading it with DuckDB: exit 0 when every check
     holds, 1 when one fails. Give the dataset, --scale, --param, --seed and layout options of the generate run."""
@@ -48,7 +50,7 @@ def validate_command(
     )
     table_list = parse_tables(tables)
     writer = writer_from_flags(format_name, output, options, target)
-    report = validate(dataset, writer, scale=scale, seed=seed, params=parse_params(params), schema_file=schema_file, tables=table_list)
+    report = validate(dataset, writer, scale=scale, seed=seed, params=parse_params(params), schema_file=schema_file, tables=table_list, as_of=as_of)
     click.echo(report.table())
     if not report.ok:
         sys.exit(1)

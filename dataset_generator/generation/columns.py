@@ -24,6 +24,7 @@ from . import (
     structure,
     temporal,
     text,
+    timeline,
 )
 from .convert import Values
 from .rows import Rows
@@ -36,6 +37,7 @@ GENERATORS: dict[str, Generator] = {
     "foreign_key": keys.foreign_key,
     "popularity": popularity.popularity,
     "lifecycle": lifecycle.lifecycle,
+    "waiting_time": timeline.waiting_time,
     "lookup": keys.lookup,
     "parent": keys.parent,
     "children_sum": keys.children_sum,

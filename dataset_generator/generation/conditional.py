@@ -60,14 +60,20 @@ def switch(column: SwitchBase, rows: Rows, key: int, generate: Generate) -> Valu
     if len(groups) == 1:
         return generate(groups[0][1], rows, key)  # one case for every row: no regrouping
     if column.type == "string":
-        pieces = [to_arrow(generate(branch, rows.runtime.rows(rows.table, rows.index[where]), key), "string") for where, branch in groups]
+        pieces = [to_arrow(generate(branch, _subset(rows, where), key), "string") for where, branch in groups]
         inverse = np.empty(len(rows), dtype=np.int64)
         inverse[np.concatenate([where for where, _ in groups])] = np.arange(len(rows), dtype=np.int64)
         return pa.concat_arrays(pieces).take(pa.array(inverse))
     result: np.ndarray = np.empty(len(rows), dtype=numpy_type(column.type))
     for where, branch in groups:
-        result[where] = to_numpy(generate(branch, rows.runtime.rows(rows.table, rows.index[where]), key))
+        result[where] = to_numpy(generate(branch, _subset(rows, where), key))
     return result
+
+
+def _subset(rows: Rows, where: np.ndarray) -> Rows:
+    """Some of the rows, read at their own as-of times."""
+    as_of = rows.as_of[where] if isinstance(rows.as_of, np.ndarray) else rows.as_of
+    return rows.runtime.rows(rows.table, rows.index[where], as_of=as_of)
 
 
 def _same_distribution(

@@ -12,6 +12,7 @@ from .convert import Values, to_numpy
 from .links import parent_rows, referenced_rows, spread
 from .rows import Rows
 from .structure import aggregate_children
+from .timeline import created_times, is_mutable
 
 
 def sequence(column: SequenceColumn, rows: Rows, key: int) -> Values:
@@ -27,6 +28,10 @@ def lookup(column: LookupColumn, rows: Rows, key: int) -> Values:
     assert isinstance(via, ForeignKeyColumn)
     target = rows.runtime.spec.tables[via.table].columns[via.column]
     assert isinstance(target, SequenceColumn)
+    if is_mutable(rows.runtime.spec, via.table, column.column, rows.runtime.memo.setdefault("mutable", {})):
+        # A value that changes is read as it was when the referring row was created (the price when ordered).
+        at_creation = rows.runtime.rows(via.table, (to_numpy(rows.get(column.via)) - target.start) // target.step, as_of=created_times(rows))
+        return at_creation.get(column.column)
     referenced, inverse = referenced_rows(
         rows, f"lookup:{column.via}", via.table, lambda: (to_numpy(rows.get(column.via)) - target.start) // target.step
     )

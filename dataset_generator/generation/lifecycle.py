@@ -14,10 +14,10 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from ..schemas.entities import Delay, LifecycleColumn, time_root
+from ..schemas.entities import Delay, LifecycleColumn
 from . import random as rnd
 from .convert import Values, to_numpy
-from .layout import EPOCH, TimeLayout
+from .layout import EPOCH
 from .rows import Rows
 from .temporal import MICROS_PER_DAY, MICROS_PER_HOUR
 
@@ -81,18 +81,10 @@ def events_between(times: np.ndarray, start: int, stop: int) -> tuple[np.ndarray
     return entity[order], code[order], when[order]
 
 
-def default_as_of(rows: Rows) -> int:
-    """The last microsecond of the time window of the table (or of its time-driven ancestor)."""
-    root = time_root(rows.runtime.spec, rows.table)
-    assert root is not None
-    layout = rows.runtime.layouts[root]
-    assert isinstance(layout, TimeLayout)
-    return (layout.first_day + len(layout.day_offsets) - 1) * MICROS_PER_DAY - 1
-
-
-def as_of_micros(column: LifecycleColumn, rows: Rows) -> int:
+def as_of_micros(column: LifecycleColumn, rows: Rows) -> int | np.ndarray:
+    """The column's fixed as_of, else the rows' as-of time (the range end by default)."""
     if column.as_of is None:
-        return default_as_of(rows)
+        return rows.as_of
     moment = column.as_of.replace(tzinfo=None) if column.as_of.tzinfo is None else column.as_of.astimezone(dt.UTC).replace(tzinfo=None)
     delta = moment - dt.datetime.combine(EPOCH, dt.time())
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -32,12 +32,21 @@ def distinct(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(wanted, return_inverse=True)
 
 
-def referenced_rows(rows: Rows, name: str, table: str, index: Callable[[], np.ndarray]) -> tuple[Rows, np.ndarray]:
+def referenced_rows(
+    rows: Rows, name: str, table: str, index: Callable[[], np.ndarray], as_of: int | np.ndarray | None = None
+) -> tuple[Rows, np.ndarray]:
     """The distinct rows of `table` that these rows refer to through the link `name`, shared by every
-    column of this batch that follows the same link, and where each of these rows points among them."""
+    column of this batch that follows the same link, and where each of these rows points among them.
+
+    `as_of`: when the referenced rows' mutable columns are read (None: the run's default; one time per
+    referring row: every referring row gets its own referenced row)."""
     cache: dict[str, tuple[Rows, np.ndarray]] = rows.memo.setdefault("referenced_rows", {})
     if name not in cache:
-        whole = whole_table(rows.runtime, table)
+        if isinstance(as_of, np.ndarray):
+            wanted = index()
+            cache[name] = (rows.runtime.rows(table, wanted, as_of=as_of), np.arange(len(wanted)))
+            return cache[name]
+        whole = whole_table(rows.runtime, table, as_of)
         if whole is not None:
             cache[name] = (whole, index())
         else:
@@ -46,10 +55,10 @@ def referenced_rows(rows: Rows, name: str, table: str, index: Callable[[], np.nd
             if len(wanted) and not (steps >= 0).all():
                 # Unsorted targets (a foreign key into a large table) rarely repeat within a batch: sorting
                 # them to share repeats costs more than computing each target.
-                cache[name] = (rows.runtime.rows(table, wanted), np.arange(len(wanted)))
+                cache[name] = (rows.runtime.rows(table, wanted, as_of=as_of), np.arange(len(wanted)))
             else:
                 unique, inverse = distinct(wanted)
-                cache[name] = (rows.runtime.rows(table, unique), inverse)
+                cache[name] = (rows.runtime.rows(table, unique, as_of=as_of), inverse)
     return cache[name]
 
 
@@ -87,12 +96,21 @@ def _read_without_aggregates(runtime: Runtime, table: str) -> bool:
     return True
 
 
-def whole_table(runtime: Runtime, table: str) -> Rows | None:
+# Whole tables kept per process at as-of times other than the run's default (snapshots of many days).
+_OTHER_AS_OF_TABLES = 4
+
+
+def whole_table(runtime: Runtime, table: str, as_of: int | None = None) -> Rows | None:
     """All rows of `table` as one row set kept for the process (columns computed on first use), when it is
     a small table without a parent: a dimension table with no aggregate over children (which would generate
     every child), or a day-level table whose columns read by other tables need no such aggregate. Every batch that refers to it then reads its values instead of computing them again."""
-    tables: dict[str, Rows | None] = runtime.memo.setdefault(WHOLE_TABLES, {})
-    if table not in tables:
+    tables: dict[tuple[str, int], Rows | None] = runtime.memo.setdefault(WHOLE_TABLES, {})
+    moment = runtime.default_as_of if as_of is None else int(as_of)
+    entry = (table, moment)
+    if entry not in tables:
+        stale = [found for found in tables if found[1] != runtime.default_as_of]
+        if moment != runtime.default_as_of and len(stale) >= _OTHER_AS_OF_TABLES:
+            tables.pop(stale[0], None)
         spec = runtime.spec.tables[table]
         layout = runtime.layouts[table]
         limit = WHOLE_DIMENSION_ROWS if isinstance(layout, PlainLayout) else WHOLE_TABLE_ROWS
@@ -105,16 +123,16 @@ def whole_table(runtime: Runtime, table: str) -> Rows | None:
         else:
             safe = _read_without_aggregates(runtime, table)
         if small and safe:
-            tables[table] = runtime.rows(table, np.arange(layout.rows, dtype=np.int64))
+            tables[entry] = runtime.rows(table, np.arange(layout.rows, dtype=np.int64), as_of=moment)
         else:
-            tables[table] = None
-    return tables[table]
+            tables[entry] = None
+    return tables[entry]
 
 
 def parent_rows(rows: Rows) -> tuple[Rows, np.ndarray]:
     """The distinct parents of these child rows, and each row's parent among them."""
     assert rows.spec.parent is not None
-    return referenced_rows(rows, PARENT, rows.spec.parent.table, lambda: rows.parent_index)
+    return referenced_rows(rows, PARENT, rows.spec.parent.table, lambda: rows.parent_index, rows.as_of)
 
 
 def share_parents(children: Rows, parents: Rows, owner: np.ndarray) -> None:

@@ -52,6 +52,13 @@ class ElementRows:
         return self._rows.runtime
 
     @property
+    def as_of(self) -> int | np.ndarray:
+        return self._rows.as_of
+
+    def versioned(self, key: int) -> int:
+        return self._rows.versioned(key)
+
+    @property
     def parent_index(self) -> np.ndarray:
         raise TypeError("a list element has no parent row")  # unreachable: nested kinds never ask
 

@@ -61,7 +61,9 @@ class _Entity:
 
     def __init__(self, column: PersonColumn, rows: Rows) -> None:
         self.rows = rows
-        self.base = rows.runtime.key(rows.table, f"person:{column.entity}:{column.country}")
+        # A new version of a changing field (a move, a new email) draws again; the person keeps the name.
+        self.name_base = rows.runtime.key(rows.table, f"person:{column.entity}:{column.country}")
+        self.base = rows.versioned(self.name_base)
         memo_key = f"person-country:{column.country}"
         cached = rows.memo.get(memo_key)
         if cached is None:
@@ -99,10 +101,10 @@ class _Entity:
         return _concatenated(tuple(pools)).take(pa.array(where))
 
     def _name_indices(self, part: str) -> list[np.ndarray]:
-        memo_key = f"person-names:{self.base}:{part}"
+        memo_key = f"person-names:{self.name_base}:{part}"
         cached = self.rows.memo.get(memo_key)
         if cached is None:
-            u = self.uniform(part)
+            u = rnd.uniform(rnd.stream_key(self.name_base, part), self.rows.index)
             cached = [data.names(data.countries()[code].locale, part).pool.pick(u[positions]) for code, positions in zip(self.codes, self.groups, strict=True)]
             self.rows.memo[memo_key] = cached
         return list(cached)

@@ -19,8 +19,11 @@ from ..schemas.numeric import BooleanColumn, ChoiceColumn
 from ..schemas.ranges import check_integer_ranges
 from ..schemas.text import FakerColumn
 from .estimate import check_size
+from .history import Moment, planned_days, resolve_view
 from .layout import EPOCH, ChildLayout, Layout, TimeLayout, build_layouts
 from .runtime import DatasetRuntime
+from .temporal import MICROS_PER_DAY
+from .timeline import range_of
 
 # Rows generated per batch inside a file. Any value gives the same bytes (row groups are cut by row
 # count, not by batch); it only trades memory for per-batch overhead.
@@ -75,6 +78,9 @@ def make_plan(
     tables: list[str] | None = None,
     force: bool = False,
     file_rows: Mapping[str, int] | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    as_of: Moment | None = None,
 ) -> Plan:
     """The plan of a run: every file of every selected table, with its partition and row range.
 
@@ -88,6 +94,9 @@ def make_plan(
         tables: the tables to write (default: all).
         force: plan even a run estimated beyond 1 PB or 10^7 files.
         file_rows: rows per file by table, instead of the options' file_rows_target (a size-targeted run).
+        since, until, as_of: the run's time window (days, a day or a moment; generation/history.py
+            resolve_view): time-driven tables and their children plan only the days of the slice (O(files));
+            other tables are generated and filtered.
 
     Returns:
         The plan.
@@ -110,11 +119,11 @@ def make_plan(
     check_size(spec, partitions, min(rows_per_file.values(), default=options.file_rows_target), force=force)
     layouts = build_layouts(spec, seed)
     check_integer_ranges(spec, {name: layout.rows for name, layout in layouts.items()}, spec.name)
-    runtime = DatasetRuntime(spec, seed, layouts)
+    runtime = DatasetRuntime(spec, seed, layouts, resolve_view(range_of(layouts), since, until, as_of))
     table_plans = []
     for name in selected:
         partition_columns = partitions[name]
-        segments = partition_segments(runtime, name, partition_columns)
+        segments = clip_segments(partition_segments(runtime, name, partition_columns), slice_rows(runtime, name))
         table_spec = spec.tables[name]
         info = TableInfo(
             name=name,
@@ -126,7 +135,7 @@ def make_plan(
                 for column_name, column in table_spec.columns.items()
                 if isinstance(column, (ChoiceColumn, FakerColumn, BooleanColumn)) and not column.hidden
             ),
-            expected_rows=layouts[name].rows,
+            expected_rows=sum(rows for _, _, rows in segments),
             description=table_spec.description.strip(),
             column_descriptions=tuple(
                 (column_name, column.description.strip())
@@ -135,7 +144,7 @@ def make_plan(
             ),
         )
         table_plans.append(
-            TablePlan(name=name, rows=layouts[name].rows, info=info, files=split_files(name, segments, rows_per_file[name]))
+            TablePlan(name=name, rows=sum(rows for _, _, rows in segments), info=info, files=split_files(name, segments, rows_per_file[name]))
         )
     return Plan(dataset=spec.name, seed=seed, runtime=runtime, tables=tuple(table_plans))
 
@@ -192,6 +201,37 @@ def partition_segments(runtime: DatasetRuntime, table: str, columns: tuple[str, 
         if stop > first:
             segments.append((keys[bounds[position]], first, stop - first))
     return segments
+
+
+def slice_rows(runtime: DatasetRuntime, table: str) -> tuple[int, int] | None:
+    """[first, stop) rows of a time-driven table (or a child of one) created inside the run's slice (days of
+    the time-driven ancestor), or None for the whole table."""
+    since, stop = planned_days(runtime)
+    if (since is None and stop is None) or not _has_time(runtime.spec, table):
+        return None
+    root, chain = _time_root(runtime.spec, table)
+    layout = runtime.layouts[root]
+    assert isinstance(layout, TimeLayout)
+    days = len(layout.day_offsets) - 1
+    low = 0 if since is None else int(np.clip(since // MICROS_PER_DAY - layout.first_day, 0, days))
+    high = days if stop is None else int(np.clip(-(-stop // MICROS_PER_DAY) - layout.first_day, low, days))
+    bounds = layout.day_offsets[[low, high]]
+    for child in chain:
+        bounds = _child_rows_before(runtime, runtime.layouts, child, bounds)
+    return int(bounds[0]), int(bounds[1])
+
+
+def clip_segments(segments: list[tuple[PartitionValues, int, int]], bounds: tuple[int, int] | None) -> list[tuple[PartitionValues, int, int]]:
+    """The parts of the segments inside [first, stop) rows (the segments themselves for None)."""
+    if bounds is None:
+        return segments
+    first, stop = bounds
+    clipped = []
+    for partition, start, rows in segments:
+        low, high = max(start, first), min(start + rows, stop)
+        if high > low:
+            clipped.append((partition, low, high - low))
+    return clipped
 
 
 def _child_rows_before(runtime: DatasetRuntime, layouts: dict[str, Layout], child: str, parent_rows: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..schemas.base import ColumnBase
 from ..schemas.dataset import DatasetSpec
 from ..schemas.text import FakerColumn
 from . import random as rnd
@@ -17,7 +18,19 @@ from .columns import generate_column
 from .convert import Values, column_arrow_type, to_arrow, to_numpy
 from .exchange import session_children
 from .layout import ChildLayout, Layout, TimeLayout, child_count_key
+from .links import spread
 from .nested import walk_columns
+from .timeline import (
+    TimeView,
+    changing_values,
+    created_times,
+    deletes,
+    exists_at,
+    group_of,
+    range_of,
+    spread_as_of,
+    version_key,
+)
 from .vocab import DEFAULT_LOCALE, faker_pool
 
 # Block prefixes kept per runtime: a few tasks' worth (each is 512 KiB).
@@ -28,12 +41,23 @@ class DatasetRuntime:
     """Everything a worker needs to generate any chunk alone: the resolved spec, the seed and the layouts.
     Small and picklable; it holds no state that depends on what was generated before."""
 
-    def __init__(self, spec: DatasetSpec, seed: int, layouts: dict[str, Layout]) -> None:
+    def __init__(self, spec: DatasetSpec, seed: int, layouts: dict[str, Layout], view: TimeView | None = None) -> None:
         self.spec = spec
         self.seed = seed
         self.layouts = layouts
+        self.view = view if view is not None else TimeView()
+        # The dataset's range (generation/history.py range_bounds) and the as-of time of rows by default.
+        self.range_start, self.range_end = range_of(layouts)
+        self.default_as_of = self.view.as_of if self.view.as_of is not None else self.range_end
         # Per-process caches of generators (saved walk levels), of several shapes: hence Any.
         self.memo: dict[str, Any] = {}
+
+    def with_view(self, view: TimeView) -> DatasetRuntime:
+        """The same dataset seen through another time window (a cheap copy: layouts are shared; caches that
+        depend on the as-of time start empty)."""
+        copy = DatasetRuntime(self.spec, self.seed, self.layouts, view)
+        copy.memo = {name: value for name, value in self.memo.items() if name in ("block_prefix", "mutable")}
+        return copy
 
     def __getstate__(self) -> dict[str, Any]:
         # Block prefixes and whole small tables are cheap to recompute and large to ship: a worker builds its own.
@@ -44,8 +68,8 @@ class DatasetRuntime:
     def key(self, table: str, column: str) -> int:
         return rnd.stream_key(self.seed, table, column)
 
-    def rows(self, table: str, index: np.ndarray, parent_index: np.ndarray | None = None) -> RowSet:
-        return RowSet(self, table, index, parent_index)
+    def rows(self, table: str, index: np.ndarray, parent_index: np.ndarray | None = None, as_of: int | np.ndarray | None = None) -> RowSet:
+        return RowSet(self, table, index, parent_index, as_of)
 
     def faker_locale(self, column: FakerColumn) -> str:
         return column.locale or DEFAULT_LOCALE
@@ -164,13 +188,38 @@ class DatasetRuntime:
     def arrow_schema(self, table: str) -> pa.Schema:
         columns = self.spec.tables[table].columns
         return pa.schema(
-            [pa.field(name, column_arrow_type(col), nullable=col.null_fraction > 0 or col.nullable) for name, col in columns.items() if not col.hidden]
+            [pa.field(name, column_arrow_type(col), nullable=_nullable(col)) for name, col in columns.items() if not col.hidden]
         )
 
+    def filters(self, table: str) -> bool:
+        """Whether the view or the table's history can leave rows of `table` out of a batch."""
+        view = self.view
+        if view.as_of is not None or view.since is not None or view.until is not None or deletes(self.spec, table):
+            return True
+        history = self.spec.tables[table].history
+        return history is not None and history.created is not None
+
+    def selected(self, rows: RowSet) -> np.ndarray:
+        """Which of `rows` the view selects: existing at its as-of, created in [since, until)."""
+        keep = exists_at(rows, rows.as_of)
+        created = created_times(rows)
+        if self.view.since is not None:
+            keep &= created >= self.view.since
+        if self.view.until is not None:
+            keep &= created < self.view.until
+        return keep
+
     def batch(self, table: str, first_row: int, n_rows: int) -> pa.RecordBatch:
+        """The rows [first_row, first_row + n_rows) of `table` that the view selects, at its as-of time."""
         index = np.arange(first_row, first_row + n_rows, dtype=np.int64)
         rows = self.rows(table, index)
+        if self.filters(table):
+            keep = self.selected(rows)
+            if not keep.all():
+                rows = self.rows(table, index[keep])
         schema = self.arrow_schema(table)
+        if not len(rows):  # the view left no row of this range
+            return pa.RecordBatch.from_arrays([pa.array([], type=field.type) for field in schema], schema=schema)
         arrays = [rows.arrow(name) for name in schema.names]
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
@@ -183,12 +232,16 @@ class DatasetRuntime:
 class RowSet:
     """Some rows of one table (by index), with each column computed at most once."""
 
-    def __init__(self, runtime: DatasetRuntime, table: str, index: np.ndarray, parent_index: np.ndarray | None) -> None:
+    def __init__(
+        self, runtime: DatasetRuntime, table: str, index: np.ndarray, parent_index: np.ndarray | None, as_of: int | np.ndarray | None = None
+    ) -> None:
         self.runtime = runtime
         self.table = table
         self.spec = runtime.spec.tables[table]
         self.index = index
         self._parent_index = parent_index
+        # The time the rows' mutable columns are read at: one for all, or one per row (int64 microseconds).
+        self.as_of: int | np.ndarray = runtime.default_as_of if as_of is None else as_of
         self._values: dict[str, Values] = {}
         # Per-batch caches of generators (child rows shared by aggregates), of several shapes: hence Any.
         self.memo: dict[str, Any] = {}
@@ -206,13 +259,62 @@ class RowSet:
         """The column's values without nulls applied: what other columns compute from."""
         values = self._values.get(column)
         if values is None:
-            values = generate_column(self.spec.columns[column], self, self.runtime.key(self.table, column))
+            spec = self.spec.columns[column]
+            key = self.runtime.key(self.table, column)
+            if spec.changes is None:
+                values = generate_column(spec, self, key)
+            else:
+                values = changing_values(spec, column, self, key, lambda rows, k: generate_column(spec, rows, k), self.version_rows)
             self._values[column] = values
         return values
+
+    def versioned(self, key: int) -> int:
+        """A random key of these rows' version of their changing values (the key itself at version 0)."""
+        return key
+
+    def version_rows(self, positions: np.ndarray, group: str, version: int) -> RowSet:
+        return VersionRows(self, positions, group, version)
 
     def arrow(self, column: str) -> pa.Array:
         spec = self.spec.columns[column]
         null_mask = None
         if spec.null_fraction > 0:
             null_mask = rnd.uniform(rnd.substream(self.runtime.key(self.table, column), 99), self.index) < spec.null_fraction
-        return to_arrow(self.get(column), column_arrow_type(spec), null_mask)
+        values = self.get(column)
+        if spec.gen == "waiting_time":
+            # A visible event time is null until it has come (a soft delete, at the rows' as-of time).
+            later = np.asarray(values) > np.asarray(self.as_of)
+            null_mask = later if null_mask is None else null_mask | later
+        return to_arrow(values, column_arrow_type(spec), null_mask)
+
+
+class VersionRows(RowSet):
+    """Some rows of a row set at one version of one change group: the group's columns are generated with
+    their keys mixed with the version; every other column is read from the source rows as it is."""
+
+    def __init__(self, source: RowSet, positions: np.ndarray, group: str, version: int) -> None:
+        parent_index = None if source._parent_index is None else source._parent_index[positions]
+        super().__init__(source.runtime, source.table, source.index[positions], parent_index, spread_as_of(source.as_of, positions))
+        self._source = source
+        self._positions = positions
+        self._group = group
+        self.version = version
+
+    def versioned(self, key: int) -> int:
+        return version_key(key, self.version)
+
+    def get(self, column: str) -> Values:
+        spec = self.spec.columns[column]
+        if spec.changes is None or spec.changes.kind != "redraw" or group_of(column, spec.changes) != self._group:
+            return spread(self._source.get(column), self._positions)
+        values = self._values.get(column)
+        if values is None:
+            values = generate_column(spec, self, version_key(self.runtime.key(self.table, column), self.version))
+            self._values[column] = values
+        return values
+
+
+def _nullable(column: ColumnBase) -> bool:
+    model = column.changes
+    missing = model is not None and model.correction is not None and model.correction.missing
+    return column.null_fraction > 0 or column.nullable or missing or column.gen == "waiting_time"  # type: ignore[attr-defined]

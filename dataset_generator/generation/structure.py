@@ -116,9 +116,12 @@ def _aggregate_all(rows: Rows, table: str, extra: set[tuple[str, str, int | None
     parts: dict[tuple[str, str, int | None], list[np.ndarray]] = {item: [] for item in order}
     for first, stop in _parent_groups(counts):
         child_index, parent_index, group_counts = rows.runtime.children(table, rows.index[first:stop])
-        children = rows.runtime.rows(table, child_index, parent_index)
+        owner = first + np.repeat(np.arange(stop - first), group_counts)
+        # Children are read at their parent's as-of time.
+        as_of = rows.as_of[owner] if isinstance(rows.as_of, np.ndarray) else rows.as_of
+        children = rows.runtime.rows(table, child_index, parent_index, as_of)
         # The children's parents are these rows: their values are read, not computed again.
-        share_parents(children, rows, first + np.repeat(np.arange(stop - first), group_counts))
+        share_parents(children, rows, owner)
         for source, agg, digits in order:
             values = to_numpy(children.get(source)).astype(np.float64)
             parts[(source, agg, digits)].append(_reduce(values, group_counts, agg))

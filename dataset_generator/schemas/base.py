@@ -91,6 +91,87 @@ class SpecView(Protocol):
     def lookup_tables(self) -> Mapping[str, LookupTableView]: ...
 
 
+class Delay(SpecModel):
+    """A lognormal delay in hours: `median` hours, spread `sigma` (log scale), never below `min` hours."""
+
+    median: float = Field(gt=0.0)
+    sigma: float = Field(0.5, ge=0.0, le=5.0)
+    min: float = Field(0.0, ge=0.0)
+    max: float | None = Field(None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Delay:
+        check_finite(median=self.median, sigma=self.sigma, min=self.min, max=self.max)
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+
+class ChangeStep(SpecModel):
+    """A multiplicative lognormal step on the previous value at each change (a price change), clipped to
+    [min, max] and rounded to `round` digits (each defaults to the column's own min/max/round)."""
+
+    sigma: float = Field(gt=0.0, le=3.0)
+    min: float | None = None
+    max: float | None = None
+    round: int | None = Field(None, ge=0, le=12)
+
+
+class Correction(SpecModel):
+    """What a row holds before its late correction: the value off by a relative error (normal, sd
+    `relative_error`), or null (`missing: true`)."""
+
+    relative_error: float | None = Field(None, gt=0.0, le=10.0)
+    missing: bool = False
+    round: int | None = Field(None, ge=0, le=12)  # digits of the wrong value (default: the column's round)
+
+    @model_validator(mode="after")
+    def _check(self) -> Correction:
+        if (self.relative_error is None) == (not self.missing):
+            raise ValueError("a correction needs exactly one of relative_error or missing: true")
+        return self
+
+
+class ChangeModel(SpecModel):
+    """How a column's value changes after its row is created (generation/history.py):
+
+    - `per_year` (+ optional `group`): change events at a Poisson rate per year after creation; each event
+      re-draws the value (a new version: the same generator with its random keys mixed with the version).
+      Columns of one `group` share their events and version (an address's street, city and postcode).
+    - `per_year` + `step`: each event multiplies the previous value by a lognormal step (prices).
+    - `p` + `after` + `correction`: a share `p` of the rows first arrives wrong (or null) and is corrected
+      `after` hours (a lognormal delay) after creation.
+    """
+
+    per_year: float | None = Field(None, gt=0.0, le=10_000.0)
+    group: str | None = None
+    step: ChangeStep | None = None
+    p: float | None = Field(None, gt=0.0, le=1.0)
+    after: Delay | None = None
+    correction: Correction | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ChangeModel:
+        late = (self.p, self.after, self.correction)
+        if self.per_year is not None:
+            if any(value is not None for value in late):
+                raise ValueError("changes: give per_year (re-draws or steps) or p/after/correction (late corrections), not both")
+            if self.step is not None and self.group is not None:
+                raise ValueError("changes: a step model changes one column on its own; drop group")
+        elif any(value is None for value in late):
+            raise ValueError("changes needs per_year, or p, after and correction together")
+        elif self.step is not None or self.group is not None:
+            raise ValueError("changes: step and group go with per_year")
+        return self
+
+    @property
+    def kind(self) -> str:
+        if self.per_year is None:
+            return "correction"
+        return "step" if self.step is not None else "redraw"
+
+
 class ColumnBase(SpecModel):
     type: ColumnType
     null_fraction: float = Field(0.0, ge=0.0, le=1.0)
@@ -99,6 +180,7 @@ class ColumnBase(SpecModel):
     description: str = ""
     unit: TimeUnit | None = None  # timestamp/timestamptz: stored resolution (default us); duration: what 1 means
     tz: str | None = None  # timestamptz: the zone readers display it in (values are stored as UTC instants)
+    changes: ChangeModel | None = None  # how the value changes after the row is created (schemas: history)
 
     @model_validator(mode="after")
     def _check_unit(self) -> ColumnBase:

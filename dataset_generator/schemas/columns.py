@@ -11,6 +11,7 @@ from .calendar import CalendarEventColumn
 from .conditional import SwitchBase, TableLookupColumn
 from .derived import ExprColumn
 from .entities import LifecycleColumn, PopularityColumn
+from .history import WaitingTimeColumn
 from .keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from .market import MarketReferenceColumn, QuotePriceColumn
 from .nested import ListColumn, StructColumn
@@ -84,6 +85,7 @@ Column = Annotated[
     | QuotePriceColumn
     | PopularityColumn
     | LifecycleColumn
+    | WaitingTimeColumn
     | TableLookupColumn
     | SwitchColumn
     | CalendarEventColumn

@@ -13,6 +13,7 @@ from .calendar import CalendarEvent, Seasonality, Trend
 from .columns import Column
 from .conditional import LookupTableSpec
 from .counts import Amount, Count, ListLength
+from .history import HistorySpec
 from .temporal import EventTimeColumn
 
 PARTITION_COLUMNS = ("year", "month", "day")
@@ -97,6 +98,7 @@ class TableSpec(SpecModel):
     partition_by: list[Literal["year", "month", "day"]] = Field(default_factory=list)
     columns: dict[str, Column] = Field(min_length=1)
     checks: list[str] = Field(default_factory=list)  # SQL predicates over the table, evaluated by `validate`
+    history: HistorySpec | None = None  # row identity, creation and deletion (generation/history.py)
 
     @field_validator("columns", mode="before")
     @classmethod

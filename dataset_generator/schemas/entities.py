@@ -8,7 +8,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import ColumnBase, ColumnType, SpecModel, SpecView, check_finite, column_of
+from .base import ColumnBase, ColumnType, Delay, SpecModel, SpecView, check_finite, column_of
+
+__all__ = ["Delay", "Exit", "LifecycleColumn", "PopularityColumn", "Step", "time_root"]
 
 
 class PopularityColumn(ColumnBase):
@@ -31,22 +33,6 @@ class PopularityColumn(ColumnBase):
         check_finite(a=self.a, offset=self.offset)
         if self.type not in ("float32", "float64"):
             raise ValueError(f"popularity needs type float64 or float32 (got {self.type})")
-        return self
-
-
-class Delay(SpecModel):
-    """A lognormal delay in hours: `median` hours, spread `sigma` (log scale), never below `min` hours."""
-
-    median: float = Field(gt=0.0)
-    sigma: float = Field(0.5, ge=0.0, le=5.0)
-    min: float = Field(0.0, ge=0.0)
-    max: float | None = Field(None, gt=0.0)
-
-    @model_validator(mode="after")
-    def _check(self) -> Delay:
-        check_finite(median=self.median, sigma=self.sigma, min=self.min, max=self.max)
-        if self.max is not None and self.max < self.min:
-            raise ValueError(f"max ({self.max}) is below min ({self.min})")
         return self
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import SpecError
 from .dataset import DatasetSpec
 from .derived import expr_columns
+from .history import history_error
 from .ranges import check_integer_ranges
 from .temporal import EventTimeColumn
 from .text import template_fields
@@ -41,6 +42,9 @@ def check_references(spec: DatasetSpec, source: str) -> None:
             problem = column.reference_error(spec, table_name)
             if problem:
                 fail(table_name, column_name, problem)
+        located = history_error(spec, table_name, table.history, table.time.column if table.time else None)
+        if located is not None:
+            fail(table_name, located[0], located[1])
     _check_cycles(spec, source)
     # Plain tables' row counts are known now: their sequences are checked here, with the file's line.
     plain = {name: table.rows for name, table in spec.tables.items() if table.rows is not None}

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
 from ..contracts import partition_path
 from ..generation.planner import Plan, TablePlan
+from ..generation.runtime import DatasetRuntime
+from ..generation.timeline import deletes
 from ..options import WriterOptions
 from ..schemas.models import DatasetSpec, ForeignKeyColumn, ParentColumn, SequenceColumn, UuidColumn
+
+# Rows counted at a time when the view filters a table.
+_COUNT_ROWS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class Reference:
     step: int
     rows: int
     visible: bool
+    deletes: bool = False  # the referenced table deletes rows: references keep the ids of deleted rows
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class ExpectedTable:
     keys: tuple[Key, ...] = ()
     references: tuple[Reference, ...] = ()
     checks: tuple[str, ...] = ()
+    # Rows the plan lays out before the run's view and the table's history filter them (deleted rows, rows
+    # created outside the slice): sequences then have gaps inside 1..planned_rows.
+    planned_rows: int | None = None
 
     @property
     def partition_rows(self) -> dict[str, int]:
@@ -92,16 +102,28 @@ def _checks(model: object) -> tuple[str, ...]:
     return tuple(str(check) for check in (getattr(model, "checks", None) or ()))
 
 
+def _kept_rows(runtime: DatasetRuntime, table: str, first_row: int, rows: int) -> int:
+    """Rows of [first_row, first_row + rows) the run's view keeps: only the cheap columns that decide it
+    (creation and deletion times) are generated."""
+    kept = 0
+    for start in range(first_row, first_row + rows, _COUNT_ROWS):
+        index = np.arange(start, min(start + _COUNT_ROWS, first_row + rows), dtype=np.int64)
+        kept += int(runtime.selected(runtime.rows(table, index)).sum())
+    return kept
+
+
 def _expected_table(spec: DatasetSpec, plan: Plan, table: TablePlan) -> ExpectedTable:
     partitions: dict[str, list[int]] = {}
     names: dict[str, list[str]] = {}
+    filtered = plan.runtime.filters(table.name)
     for task in table.files:
         key = partition_path(task.partition)
-        partitions.setdefault(key, []).append(task.rows)
+        partitions.setdefault(key, []).append(_kept_rows(plan.runtime, table.name, task.first_row, task.rows) if filtered else task.rows)
         names.setdefault(key, []).append(table.name if task.only_file else f"part-{task.file_index:05d}")
     return ExpectedTable(
         name=table.name,
-        rows=table.rows,
+        rows=sum(sum(rows) for rows in partitions.values()) if filtered else table.rows,
+        planned_rows=table.rows if filtered else None,
         schema=table.info.schema,
         partition_columns=table.info.partition_columns,
         time_column=table.info.time_column,
@@ -149,6 +171,7 @@ def _references(spec: DatasetSpec, plan: Plan, table: str) -> tuple[Reference, .
                 step=target.step,
                 rows=plan.runtime.layouts[target_table].rows,
                 visible=not target.hidden,
+                deletes=deletes(spec, target_table),
             )
         )
     return tuple(references)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -39,6 +40,7 @@ def validate(
     schema_file: str | Path | None = None,
     tables: list[str] | None = None,
     force: bool = False,
+    as_of: dt.date | dt.datetime | str | None = None,
 ) -> ValidationReport:
     """Check what `writer`'s output holds against the plan of `dataset`, reading it with DuckDB.
 
@@ -52,6 +54,7 @@ def validate(
         writer: from `create_writer(...)` with the generating run's format, output, S3 and catalog settings.
         scale, seed, params, schema_file, tables: as given to `generate`.
         force: plan a run beyond the size bound (as `generate --force` wrote it).
+        as_of: the snapshot time the run was given (`generate --as-of`): rows and checks of that snapshot.
     Returns:
         A ValidationReport: its `checks` (name, ok, detail) and `ok` when none failed.
     Raises:
@@ -72,7 +75,10 @@ def validate(
         if unknown or not tables:
             raise ParameterError(f"unknown table {unknown[0]!r}; {spec.name} has {', '.join(spec.tables)}" if unknown else "the table list is empty")
     expected = expected_dataset(
-        sized_plan(spec, seed=seed, options=writer.options, tables=tables, force=force, encoder=getattr(writer, "encoder", None)),
+        sized_plan(
+            spec, seed=seed, options=writer.options, tables=tables, force=force, encoder=getattr(writer, "encoder", None),
+            window={"as_of": as_of},
+        ),
         writer.options,
     )
     root = writer.storage.join("")

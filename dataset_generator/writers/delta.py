@@ -8,6 +8,10 @@ the table directory, in a Hive layout, under names unique to the run. Nothing is
 
 Partition columns (year/month/day) are STRING partition columns of the Delta schema and, as Delta requires,
 are not stored in the data files: their values live in each add action.
+
+Schema evolution on append (`evolution.py`, docs/writers/evolution.md): new nullable columns and relaxed
+nullability are merged in a metadata-only version just before the data commit (deltalake 1.6.6 keeps the
+schema in `create_write_transaction`'s append); it has no type widening, so widened types are refused.
 """
 
 from __future__ import annotations
@@ -23,21 +27,26 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, CommitProperties, RemoveAction, create_table_with_add_actions
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
-from ..errors import TableExistsError, WriterError
+from ..errors import SchemaEvolutionError, TableExistsError, WriterError
 from ..faults import fault_point
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
 from .descriptions import with_field_descriptions
+from .evolution import Evolution, Rules, plan_evolution
 from .table_format import TableFormatWriter, after_commit, commit_failure
 from .types import micros_utc_only, no_duration, no_unsigned
 
 DELTA_LOG = "_delta_log"
 _FINGERPRINT = "dataset_generator.fingerprint"  # commitInfo key: what the run that made the version wrote
+_EVOLUTION = "dataset_generator.schema_evolution"  # commitInfo key of a metadata-only schema change
+# deltalake 1.6.6 has no type widening (no `typeWidening` table feature; `schema_mode="merge"` casts wider data
+# down to the table's type): an append may only add nullable columns, relax nullability and drop nullable ones.
+DELTA_RULES = Rules("Delta", widen_integers=False, widen_floats=False, note="no widened types (deltalake 1.6.6 has no Delta type widening)")
 # Strings longer than this get no min/max stats: a truncated max would no longer bound the column.
 _MAX_STAT_STRING = 64
 
@@ -96,15 +105,12 @@ class DeltaWriter(TableFormatWriter):
         elif mode == "error":
             raise TableExistsError(table.name, location, str(existing.version()), kind="Delta table")
         elif mode == "append":
-            current = existing.schema().to_arrow()
-            wanted = _delta_arrow_schema(table)
-            if list(current.names) != list(wanted.names) or existing.metadata().partition_columns != list(
-                table.partition_columns
-            ):
+            if existing.metadata().partition_columns != list(table.partition_columns):
                 raise WriterError(
-                    f"cannot append to Delta table {table.name!r}: its columns or partitioning differ from this "
-                    "dataset's; use mode=\"overwrite\""
+                    f"cannot append to Delta table {table.name!r}: its partitioning differs from this dataset's "
+                    f"({', '.join(existing.metadata().partition_columns) or 'none'}); use mode=\"overwrite\""
                 )
+            _plan_evolution(existing, table)  # refused here, before any file is written
         version = existing.version() if existing is not None else None
         return TableHandle(
             table=table,
@@ -174,10 +180,17 @@ class DeltaWriter(TableFormatWriter):
                     commit_properties=properties,
                 )
             else:
+                current = DeltaTable(uri, storage_options=options)
+                evolution = _plan_evolution(current, table)
+                if evolution.changed:
+                    _evolve(current, schema, evolution, partition_by, handle)
+                    fault_point("delta.after-evolution", table.name)
                 appended: list[AddAction | RemoveAction] = list(actions)
                 DeltaTable(uri, storage_options=options).create_write_transaction(
                     appended, "append", schema, partition_by=partition_by, commit_properties=properties
                 )
+        except SchemaEvolutionError:
+            raise
         except Exception as exc:  # deltalake raises DeltaError, OSError and its own panics
             if self._landed(handle):  # the log entry was written, the error came after it
                 return CommitInfo.from_files(table.name, handle.location, files, version=None)
@@ -206,6 +219,43 @@ class DeltaWriter(TableFormatWriter):
         if self._landed(handle):
             return
         self.remove_run_files(handle, files)
+
+
+def _plan_evolution(existing: DeltaTable, table: TableInfo) -> Evolution:
+    """What appending this spec's table changes in the Delta table's schema (refused: `SchemaEvolutionError`).
+    Both sides are Arrow schemas rendered by deltalake (the spec's through `Schema.from_arrow`)."""
+    current = pa.schema(existing.schema().to_arrow())
+    wanted = pa.schema(DeltaSchema.from_arrow(_delta_arrow_schema(table)).to_arrow())
+    return plan_evolution(
+        DELTA_RULES, f"Delta table {table.name!r}", current, wanted, fixed=table.partition_columns
+    )
+
+
+def _evolve(existing: DeltaTable, schema: pa.Schema, evolution: Evolution, partition_by: list[str], handle: TableHandle) -> None:
+    """Add the new columns and relax nullability in their own metadata-only Delta version, just before the
+    run's data commit: deltalake 1.6.6's `create_write_transaction` keeps the table's schema on append, and
+    `write_deltalake(..., schema_mode="merge")` is the API that merges one (here with no rows). A crash between
+    the two leaves the old rows with the new columns null (what the evolved table shows anyway) and no new
+    rows: the commitInfo carries no run id or fingerprint, so the run counts as not committed and a re-run
+    appends its rows in one commit against the schema it now finds."""
+    relaxed = set(evolution.relaxed)
+    by_name = {field.name: field for field in schema}
+    current = pa.schema(existing.schema().to_arrow())
+    fields = [field.with_nullable(True) if field.name in relaxed else field for field in current]
+    merged = pa.schema(fields + [by_name[field.name] for field in evolution.added])
+    write_deltalake(
+        existing,
+        merged.empty_table(),
+        mode="append",
+        schema_mode="merge",
+        partition_by=partition_by or None,
+        commit_properties=CommitProperties(
+            custom_metadata={
+                _EVOLUTION: evolution.describe(), "dataset_generator.evolution_of_run": handle.run_id,
+                "dataset_generator.table": handle.table.name,
+            }
+        ),
+    )  # fmt: skip
 
 
 def _is_own_data_file(relative: str) -> bool:

@@ -14,7 +14,8 @@ to S3); the run summary names it. `metadata_uri` puts the metadata elsewhere: a 
 Protocol: a DuckDB connection cannot be shared across processes, so workers write plain Parquet files with
 pyarrow (the Parquet format's encoder) into `<DATA_PATH>/<schema>/<table>/year=…/month=…/day=…/`, and `commit`
 registers them with `ducklake_add_data_files` in ONE DuckDB transaction, together with CREATE TABLE / SET
-PARTITIONED BY for a new table or DELETE FROM for an overwrite: one DuckLake snapshot per table per run.
+PARTITIONED BY for a new table or DELETE FROM for an overwrite (or ALTER TABLE for an append whose spec
+changed: `evolution.py`, docs/writers/evolution.md): one DuckLake snapshot per table per run.
 DuckLake takes ownership of the files (its compaction and cleanup may later rewrite or delete them).
 
 Partitioning: a table with its own time column is `SET PARTITIONED BY (year(ts), month(ts), day(ts))` (a
@@ -46,6 +47,7 @@ from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
 from .catalog_home import default_catalog_file
 from .duckdb_extensions import connect_duckdb
+from .evolution import Evolution, Rules, plan_evolution
 from .partitions import schema_with_partition_columns
 from .table_format import TableFormatWriter, after_commit, commit_failure
 from .targets import DuckLakeTarget
@@ -55,6 +57,9 @@ CATALOG_ALIAS = "lake"
 DEFAULT_METADATA_FILE = "catalog.ducklake"
 DEFAULT_DATA_DIR = "data"
 DEFAULT_SCHEMA = "main"
+# DuckLake's own promotions (checked again by its ALTER COLUMN ... SET DATA TYPE) are wider than these
+# (int -> double, timestamp -> timestamptz, bool -> int); an append makes only the widenings that keep values.
+DUCKLAKE_RULES = Rules("DuckLake", widen_decimals=True, date_to_timestamp=True)
 # Metadata URI prefix -> the DuckDB extension that DuckLake needs to reach that catalog database.
 _METADATA_EXTENSIONS: dict[str, str] = {"sqlite:": "sqlite_scanner", "postgres:": "postgres_scanner"}
 # WriterOptions codec -> DuckLake `parquet_compression` option (used when DuckDB itself rewrites files).
@@ -178,14 +183,10 @@ class DuckLakeWriter(TableFormatWriter):
             columns = self._existing_columns(con, table.name)
             data_path = self._stored_data_path(con)
             snapshot = _latest_snapshot(con)
-        wanted = schema_with_partition_columns(table).names
-        if columns is not None and mode == "error":
-            raise TableExistsError(table.name, self._metadata(), str(snapshot), kind="DuckLake table")
-        if columns is not None and mode == "append" and columns != list(wanted):
-            raise WriterError(
-                f"cannot append to DuckLake table {table.name!r}: its columns differ from this dataset's; "
-                "use mode=\"overwrite\""
-            )
+            if columns is not None and mode == "error":
+                raise TableExistsError(table.name, self._metadata(), str(snapshot), kind="DuckLake table")
+            if columns is not None and mode == "append":
+                self._plan_evolution(con, table)  # refused here, before any file is written
         location = _join(data_path, self.schema, table.name)
         return TableHandle(
             table=table,
@@ -257,15 +258,19 @@ class DuckLakeWriter(TableFormatWriter):
             con.execute(f"DELETE FROM {qualified}")
         elif handle.mode == "error":
             raise TableExistsError(table.name, self._metadata(), kind="DuckLake table")
+        evolution = self._plan_evolution(con, table) if columns is not None and handle.mode == "append" else Evolution()
+        if evolution.changed:
+            self._evolve(con, table, evolution)  # in this transaction: one snapshot with the run's files
         extra_info = json.dumps({"table": table.name, "fingerprint": table.fingerprint, "run_id": handle.run_id})
         con.execute(
             f"CALL {CATALOG_ALIAS}.set_commit_message('dataset-generator', ?, extra_info => ?)",
             [f"table {table.name}", extra_info],
         )
         if files:
+            # A column the spec dropped stays in the table (nullable): the new files lack it, their rows read null.
             con.execute(
-                "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
-                [CATALOG_ALIAS, table.name, [info.path for info in files], self.schema],
+                "CALL ducklake_add_data_files(?, ?, ?, schema => ?, allow_missing => ?)",
+                [CATALOG_ALIAS, table.name, [info.path for info in files], self.schema, bool(evolution.kept)],
             )
 
     def _landed(self, handle: TableHandle) -> bool:
@@ -284,15 +289,34 @@ class DuckLakeWriter(TableFormatWriter):
                     return True
         return False
 
+    def _plan_evolution(self, con: duckdb.DuckDBPyConnection, table: TableInfo) -> Evolution:
+        """What appending this spec's table changes in the DuckLake table (refused: `SchemaEvolutionError`).
+        Both sides are rendered by DuckDB (the spec's through its own Arrow type mapping); DuckLake columns
+        are nullable, the spec's nullability is the spec's."""
+        current = con.execute(f"SELECT * FROM {self._qualified(table.name)} LIMIT 0").to_arrow_table().schema
+        spec = schema_with_partition_columns(table)
+        with _registered(con, spec) as relation:
+            rendered = con.execute(f"SELECT * FROM {relation}").to_arrow_table().schema
+        wanted = pa.schema([field.with_nullable(spec.field(field.name).nullable) for field in rendered])
+        fixed = [*table.partition_columns, *([table.time_column] if table.time_column and table.partition_columns else [])]
+        return plan_evolution(DUCKLAKE_RULES, f"DuckLake table {table.name!r}", current, wanted, fixed=fixed)
+
+    def _evolve(self, con: duckdb.DuckDBPyConnection, table: TableInfo, evolution: Evolution) -> None:
+        """ALTER TABLE inside the commit's transaction: new columns, then widened types (DuckLake checks
+        each promotion again), with the new columns' descriptions."""
+        qualified = self._qualified(table.name)
+        types = _duckdb_types(con, schema_with_partition_columns(table))
+        descriptions = dict(table.column_descriptions)
+        for field in evolution.added:
+            con.execute(f"ALTER TABLE {qualified} ADD COLUMN {sql_identifier(field.name)} {types[field.name]}")
+            if field.name in descriptions:
+                con.execute(f"COMMENT ON COLUMN {qualified}.{sql_identifier(field.name)} IS {sql_literal(descriptions[field.name])}")
+        for name, _old, _new in evolution.widened:
+            con.execute(f"ALTER TABLE {qualified} ALTER COLUMN {sql_identifier(name)} SET DATA TYPE {types[name]}")
+
     def _create_table(self, con: duckdb.DuckDBPyConnection, table: TableInfo) -> None:
-        schema = schema_with_partition_columns(table)
-        # DuckDB's own Arrow type mapping gives the column types (TIMESTAMP, DATE, INTEGER, DECIMAL…).
-        con.register("dataset_generator_empty", schema.empty_table())
-        try:
-            described = con.execute("DESCRIBE SELECT * FROM dataset_generator_empty").fetchall()
-        finally:
-            con.unregister("dataset_generator_empty")
-        columns = ", ".join(f"{sql_identifier(name)} {type_name}" for name, type_name, *_ in described)
+        types = _duckdb_types(con, schema_with_partition_columns(table))
+        columns = ", ".join(f"{sql_identifier(name)} {type_name}" for name, type_name in types.items())
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG_ALIAS}.{sql_identifier(self.schema)}")
         con.execute(f"CREATE TABLE {self._qualified(table.name)} ({columns})")
         if table.description:
@@ -311,6 +335,22 @@ class DuckLakeWriter(TableFormatWriter):
         if self._landed(handle):
             return
         self.remove_run_files(handle, files)
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Iterator[str]:
+    """An empty relation of `schema` registered on `con` while the block runs (its name)."""
+    con.register("dataset_generator_empty", schema.empty_table())
+    try:
+        yield "dataset_generator_empty"
+    finally:
+        con.unregister("dataset_generator_empty")
+
+
+def _duckdb_types(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> dict[str, str]:
+    """Column -> DuckDB type name, by DuckDB's own Arrow type mapping (TIMESTAMP, DATE, INTEGER, DECIMAL…)."""
+    with _registered(con, schema) as relation:
+        return {name: kind for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
 
 
 def partition_keys(table: TableInfo) -> list[str]:

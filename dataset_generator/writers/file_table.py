@@ -26,6 +26,7 @@ from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, Tabl
 from ..errors import TableExistsError, WriterError
 from .base import SUCCESS_MARKER, TableWriter, new_run_id
 from .encoding import Encoder
+from .evolution import check_same_columns, columns_record
 from .file_runs import (
     COMMIT_RECORD,
     RUN_RECORD,
@@ -126,6 +127,8 @@ class FileTableWriter(TableWriter):
                 f'cannot append to {location}: it holds no complete table (incomplete: no {SUCCESS_MARKER}); '
                 'use mode="overwrite"'
             )
+        if mode == "append" and manifest is not None:
+            check_same_columns(f"table {table.name!r} at {location}", manifest.summary.get("columns"), table.schema)
         if foreign and mode != "overwrite":
             raise WriterError(
                 f"output {location} is not empty: it holds {len(foreign)} file(s) not written by dataset-generator "
@@ -224,7 +227,7 @@ class FileTableWriter(TableWriter):
         commit = CommitInfo.from_files(table, location, files)
         kept = list(handle.extra.get("keep", ())) if handle.mode == "append" else []
         summary = {"mode": handle.mode, "files": commit.files, "rows": commit.rows, "bytes": commit.bytes,
-                   "fingerprint": handle.table.fingerprint}  # fmt: skip
+                   "fingerprint": handle.table.fingerprint, "columns": columns_record(handle.table.schema)}  # fmt: skip
         manifest = Manifest(handle.run_id, tuple(sorted({*kept, *published})), summary)
         marker = storage.join(location, SUCCESS_MARKER)
         if storage.cheap_rename:  # staged, then renamed over the old one: readers see one or the other

@@ -10,7 +10,9 @@ Protocol: `open_table` only checks (a new table is created by `commit`, in the s
 first snapshot: a crash never leaves an empty table, and of two concurrent creators the catalog refuses one);
 workers write plain Parquet data files with pyarrow into `<table location>/data/...`; `commit` registers all
 of them in ONE snapshot: a fast append (new table, `append` mode) or an overwrite snapshot that removes the
-previous files (`overwrite` mode; older snapshots stay readable). pyiceberg is used only on the client.
+previous files (`overwrite` mode; older snapshots stay readable). pyiceberg is used only on the client. An
+append whose spec changed evolves the schema (`update_schema().union_by_name`) in that same catalog commit
+(`evolution.py`, docs/writers/evolution.md).
 
 Partitioning: a table partitioned by its own time column uses Iceberg hidden partitioning with ONE transform
 on that column (`day(ts)` for year/month/day, `month(ts)` for year/month, `year(ts)` for year): pyiceberg
@@ -41,6 +43,7 @@ from ..options import WriterOptions
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
 from .descriptions import with_field_descriptions
+from .evolution import Evolution, Rules, plan_evolution
 from .iceberg_catalog import (
     catalog_config,
     catalog_kind,
@@ -64,6 +67,9 @@ _TIME_TRANSFORMS: dict[tuple[str, ...], tuple[Transform[Any, Any], str]] = {
 _ICEBERG_CODECS = {"none": "uncompressed"}
 _RUN_PROPERTY = "dataset-generator.run-id"
 _FINGERPRINT_PROPERTY = "dataset-generator.fingerprint"
+# pyiceberg 0.12's promotions (`pyiceberg.schema.promote`): int -> long, float -> double, decimal precision
+# widening at the same scale (int8/int16 are Iceberg ints already); no date -> timestamp (a v3 rule).
+ICEBERG_RULES = Rules("Iceberg", widen_decimals=True, note="no date -> timestamp (pyiceberg 0.12 lacks that promotion)")
 
 
 class IcebergWriter(TableFormatWriter):
@@ -228,7 +234,9 @@ class IcebergWriter(TableFormatWriter):
                 )
             current = existing.schema().as_arrow()
             wanted = schema_with_partition_columns(table)
-            if list(current.names) != list(wanted.names):
+            if mode == "append":
+                _plan_evolution(existing, table)  # refused here, before any file is written
+            elif list(current.names) != list(wanted.names):
                 raise WriterError(
                     f"cannot {mode} Iceberg table {'.'.join(identifier)!r}: its columns differ from this dataset's "
                     f"({', '.join(current.names)}); drop it or write to another namespace"
@@ -293,6 +301,11 @@ class IcebergWriter(TableFormatWriter):
                 if handle.mode == "error" and previous is not None:
                     raise TableExistsError(name, iceberg_table.location(), str(previous.snapshot_id), kind="Iceberg table")
                 transaction = iceberg_table.transaction()
+                if handle.mode == "append" and _plan_evolution(iceberg_table, handle.table).changed:
+                    # In the same catalog commit as the snapshot: the new schema and its rows land together.
+                    # pyiceberg updates the name mapping (files carry no field ids) with the new columns.
+                    with transaction.update_schema() as update:
+                        update.union_by_name(with_field_descriptions(schema_with_partition_columns(handle.table), handle.table, "doc"))
                 wanted = self._table_properties()
                 if any(iceberg_table.properties.get(key) != value for key, value in wanted.items()):
                     transaction.set_properties(wanted)
@@ -356,6 +369,16 @@ class IcebergWriter(TableFormatWriter):
                     self.catalog.drop_table(handle.extra["identifier"])
         elif handle.extra.get("new", False) and not storage.list_files(handle.location):
             storage.remove_tree(handle.location)
+
+
+def _plan_evolution(existing: Table, table: TableInfo) -> Evolution:
+    """What appending this spec's table changes in the Iceberg table's schema (refused: `SchemaEvolutionError`).
+    Both sides are rendered by pyiceberg (the spec's through the conversion `union_by_name` itself uses)."""
+    current = existing.schema().as_arrow()
+    wanted = Catalog._convert_schema_if_needed(schema_with_partition_columns(table)).as_arrow()
+    fixed = [*table.partition_columns, *([table.time_column] if table.time_column and table.partition_columns else [])]
+    name = ".".join(existing.name())
+    return plan_evolution(ICEBERG_RULES, f"Iceberg table {name!r}", current, wanted, fixed=fixed)
 
 
 def _mask_password(uri: str) -> str:

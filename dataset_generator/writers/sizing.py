@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Mapping
+from typing import Any
 
 from ..contracts import TableInfo
 from ..generation.planner import Plan, make_plan
@@ -33,21 +35,23 @@ def sized_plan(
     tables: list[str] | None = None,
     force: bool = False,
     encoder: Encoder | None = None,
+    window: Mapping[str, Any] | None = None,
 ) -> Plan:
     """`make_plan`, with each table's rows per file derived from `options.file_bytes_target` when it is set.
 
     Args:
         spec, seed, options, tables, force: as for `make_plan`.
+        window: `make_plan`'s since/until/as_of, by name.
         encoder: the writer's encoder, for the pilot (None: Parquet with `options`).
 
     Raises:
         the errors of `make_plan`.
     """
-    plan = make_plan(spec, seed=seed, options=options, tables=tables, force=force)
+    plan = make_plan(spec, seed=seed, options=options, tables=tables, force=force, **(window or {}))
     if options.file_bytes_target is None:
         return plan
     file_rows = {table.name: pilot_file_rows(plan.runtime, table.info, table.rows, options, encoder) for table in plan.tables}
-    return make_plan(spec, seed=seed, options=options, tables=tables, force=force, file_rows=file_rows)
+    return make_plan(spec, seed=seed, options=options, tables=tables, force=force, file_rows=file_rows, **(window or {}))
 
 
 def pilot_file_rows(
