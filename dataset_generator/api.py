@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from .engine import Engine, LocalEngine, engine_for
 from .errors import DatasetGeneratorError, GenerationFailed, ParameterError
+from .feeds import FeedWindow, run_changes, scd2_plan
 from .generation.history import Moment
 from .generation.planner import DEFAULT_CHUNK_ROWS, Plan
 from .options import WriterOptions
@@ -105,6 +107,8 @@ def generate(
     since: Moment | None = None,
     until: Moment | None = None,
     as_of: Moment | None = None,
+    changes: bool = False,
+    scd2: bool = False,
 ) -> GenerateSummary:
     """Generate `dataset` into `writer` and commit each table once.
 
@@ -128,6 +132,12 @@ def generate(
             the range start also holds everything created before it). Consecutive slices add up to one run.
         as_of: the snapshot time (a date: the end of that day; a datetime: that moment; default the range
             end): entities not created yet or deleted are absent, changing columns hold their value then.
+        changes: write the change feed of days `since`..`until` (both required, inclusive; they may pass the
+            range end) instead of a snapshot: `<table>_changes` tables for files, one commit per table per day
+            applied to the existing Delta/Iceberg/DuckLake tables (docs/changes.md). Takes no `as_of`.
+        scd2: dimensions (rows that change, no time column, no parent) as SCD type 2 version histories
+            (`valid_from`, `valid_to`, `is_current`): in a snapshot run their history up to `as_of`; with
+            `changes` into Delta or DuckLake, a change closes the current version and opens the new one.
 
     Returns:
         A GenerateSummary: rows, files and bytes per table, seconds, workers.
@@ -143,6 +153,14 @@ def generate(
     if isinstance(engine, str):
         engine = engine_for(engine, workers=workers, worker_type=worker_type, dask_address=dask_address)
     started = time.perf_counter()
+    window = None
+    if changes:  # since/until are the feed's days, not a slice: the plan is of the whole dataset
+        if as_of is not None:
+            raise ParameterError("--changes takes --since and --until, not --as-of")
+        if parts is not None or part is not None:
+            raise ParameterError("--changes does not take --parts (a feed's days are committed one by one)")
+        window = FeedWindow(_day(since, "since"), _day(until, "until"))
+        since = until = None
     plan = plan_dataset(
         dataset, writer, scale=scale, seed=seed, params=params, schema_file=schema_file, tables=tables, force=force,
         since=since, until=until, as_of=as_of,
@@ -155,12 +173,34 @@ def generate(
     for table in plan.tables:
         writer.check_types(table.info)
     writer.check()
+    if window is not None:
+        return run_changes(
+            plan, writer, engine, window, chunk_rows=chunk_rows, progress=progress, started=started, scd2=scd2
+        )
+    if scd2:
+        if parts is not None or part is not None:
+            raise ParameterError("--scd2 does not take --parts")
+        plan = scd2_plan(plan)
     if parts is not None or part is not None:
         return generate_part(
             plan, writer, engine, scale=scale, params=params, parts=parts, part=part, run_id=run_id,
             chunk_rows=chunk_rows, progress=progress, started=started,
         )  # fmt: skip
     return run_plan(plan, writer, engine, chunk_rows=chunk_rows, progress=progress, started=started)
+
+
+def _day(value: Moment | None, name: str) -> dt.date:
+    """A feed's day: a date, or "YYYY-MM-DD"."""
+    if value is None:
+        raise ParameterError(f"a change feed needs --{name} YYYY-MM-DD")
+    if isinstance(value, dt.datetime):
+        raise ParameterError(f"--{name} of a change feed is a day (YYYY-MM-DD), not a moment")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ParameterError(f"--{name} must be a date YYYY-MM-DD (got {value!r})") from None
 
 
 def commit_parts(writer: TableWriter, *, run_id: str | None = None, discard: bool = False) -> GenerateSummary:

@@ -185,6 +185,7 @@ def fingerprinted(plan: Plan, writer: TableWriter) -> dict[str, TableInfo]:
     if (view.as_of, view.since, view.until) != (None, None, None):
         # A slice or a snapshot is another output: a second slice is never skipped as already committed.
         common["view"] = {"as_of": view.as_of, "since": view.since, "until": view.until}
+    common.update(getattr(plan.runtime, "fingerprint_extra", {}))  # a change feed's window (generation/changes.py)
     return {
         table.name: dataclasses.replace(table.info, fingerprint=identity_digest({**common, "table": table.name})[:32])
         for table in plan.tables

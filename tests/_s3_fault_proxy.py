@@ -164,9 +164,24 @@ class FaultProxy:
                 self.close_connection = True
                 self.connection.close()
 
-            def _handle(self) -> None:
+            def _body(self) -> bytes:
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    # HTTP/1.1 chunked upload (the AWS C++ SDK under pyarrow's S3 file system sends these): read
+                    # every chunk, so the body is forwarded whole and the connection stays in step.
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass  # trailers
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                return self.rfile.read(length) if length else b""
+
+            def _handle(self) -> None:
+                body = self._body()
                 path, _, query = self.path.partition("?")
                 operation = s3_operation(self.command, path, query, self.headers)
                 fault = proxy._select(operation)

@@ -90,7 +90,8 @@ def test_console_script_runs_the_docs_example(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "total" in completed.stdout
-    assert scalar(f"select count(*) from read_parquet('{parquet_glob(out, 'customers')}')") == 1000
+    # 1,000 customers planned, a few percent of whom closed their account by the range end (history.deleted)
+    assert 900 < scalar(f"select count(*) from read_parquet('{parquet_glob(out, 'customers')}')") < 1000
     # The same run again (defaults spelled out or not): every table is already committed by it, so nothing to do.
     again = subprocess.run(
         [Path(sys.executable).parent / "dataset-generator", "generate", "ecommerce", "--output", str(out), "--scale", "0.001"],

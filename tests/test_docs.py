@@ -18,6 +18,7 @@ PAGES = [
     *sorted((ROOT / "docs" / "writers").glob("*.md")),
     ROOT / "docs" / "schemas.md",
     ROOT / "docs" / "distributed.md",
+    ROOT / "docs" / "changes.md",
 ]
 # What an example may not do here: reach a real bucket or cluster, or stand for arguments ("$ARGS", "...").
 _NOT_HERE = ("s3://", "--dask-address", "$", "...", "dask_kubernetes", "dask_jobqueue")

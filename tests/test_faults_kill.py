@@ -34,9 +34,16 @@ def command(fmt: str, output: Path) -> list[str]:
     return [CLI, *ARGS, "--format", fmt, "-o", str(output), "-q"]
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT does what Ctrl-C does. A suite started in the background (`cmd &`, nohup) has SIGINT
+    ignored, the child would inherit that, and an interrupt test would then prove nothing (the run goes on)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(fmt: str, output: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATASET_GENERATOR_FAULT": fault} if fault else None
-    return subprocess.run(command(fmt, output), capture_output=True, text=True, timeout=300, env=env, start_new_session=True)
+    return subprocess.run(command(fmt, output), capture_output=True, text=True, timeout=300, env=env, start_new_session=True,
+                          preexec_fn=_default_sigint)  # fmt: skip
 
 
 def read_rows(fmt: str, output: Path, con: Any) -> dict[str, list[tuple[Any, ...]]]:
@@ -173,7 +180,8 @@ def test_kill_of_the_process_group_at_random_instants_then_rerun(
     chance = random.Random(f"kill-{fmt}")
     for attempt in range(3):
         out = tmp_path / f"attempt-{attempt}"
-        process = subprocess.Popen(command(fmt, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        process = subprocess.Popen(command(fmt, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                   preexec_fn=_default_sigint)  # fmt: skip
         time.sleep(chance.uniform(0.3, 2.5))
         sig = signal.SIGKILL if attempt % 2 == 0 else signal.SIGINT
         if process.poll() is None:

@@ -112,7 +112,9 @@ def test_ctrl_c_stops_cleanly_and_commits_nothing(tmp_path: Path, worker_type: s
         str(Path(sys.executable).parent / "dataset-generator"), "generate", "transactions", "-o", str(tmp_path),
         "--param", "rows=20000000", "--file-rows-target", "200000", "--workers", "2", "--worker-type", worker_type,
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # SIGINT as Ctrl-C gives it, even when the suite runs in the background (`cmd &` leaves SIGINT ignored).
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     staging = tmp_path / "_staging" / "transactions"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(staging.rglob("*.parquet")):

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from dataset_generator.errors import StorageError
+from dataset_generator.storage.local import LocalStorage
+
 SCRIPT = r"""
 import json, subprocess, sys
 import numpy as np, pyarrow as pa, pyarrow.parquet as pq
@@ -55,3 +58,14 @@ def test_disk_full_names_the_device_and_the_path(tmp_path: Path) -> None:
         assert message.split(" writing ")[1].split(":")[0] == str(root / "t" / name)
         assert exit_code == 1
     assert found["left"] == []  # no partial file stays behind
+
+
+def test_a_path_cannot_climb_out_of_the_output(tmp_path: Path) -> None:
+    """Issue 12.7: every path a writer builds stays under the output root ('..' refused, not resolved)."""
+    storage = LocalStorage(str(tmp_path / "out"))
+    for parts in (("..", "_SUCCESS"), ("../escape", "_SUCCESS"), ("orders/../../escape",)):
+        with pytest.raises(StorageError, match="would leave"):
+            storage.join(*parts)
+    with pytest.raises(StorageError, match="would leave"):
+        storage.join(storage.join("orders"), "../../escape")
+    assert storage.join("orders", "..data") == str(tmp_path / "out" / "orders" / "..data")

@@ -78,6 +78,15 @@ def test_joining_a_uri_after_the_root_is_refused() -> None:
         S3Config().resolve_output("relative/without/root")
 
 
+def test_a_path_cannot_climb_out_of_the_output() -> None:
+    """Issue 12.7: every path a writer builds stays under the output root ('..' refused, not resolved)."""
+    storage = S3Storage("s3://bucket/prefix", S3Config())
+    for part in ("..", "../escape", "orders/../../escape"):
+        with pytest.raises(StorageError, match="would leave s3://bucket/prefix"):
+            storage.join(part, "_SUCCESS")
+    assert storage.join("orders", "..data", "part-0.parquet") == "s3://bucket/prefix/orders/..data/part-0.parquet"
+
+
 def test_repr_and_str_never_show_secrets() -> None:
     config = S3Config(
         uri="s3://bucket", key="AKIAVISIBLE", secret="very-secret-value", session_token="tok-123456"

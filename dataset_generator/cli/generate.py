@@ -55,6 +55,8 @@ from .output import Progress, human_bytes, print_catalog, print_summary
 @click.option("--run-id", default=None, help="Run id shared by all parts (default: derived from the command).")
 @click.option("--since", default=None, metavar="YYYY-MM-DD", help="First day of a time slice (inclusive; default: the range start).")
 @click.option("--until", default=None, metavar="YYYY-MM-DD", help="Last day of a time slice (inclusive; default: the range end).")
+@click.option("--changes", is_flag=True, help="Write what changed each day of --since..--until instead (docs/changes.md): <table>_changes tables, or one commit per table per day into the existing Delta/Iceberg/DuckLake tables.")
+@click.option("--scd2", is_flag=True, help="Dimensions as SCD type 2 version histories (valid_from, valid_to, is_current); with --changes, versions closed and opened in Delta/DuckLake tables.")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD[THH:MM:SS]", help="Snapshot time: each table as it stood at the end of that day (or that moment).")
 def generate_command(
     dataset: str | None,
@@ -86,6 +88,8 @@ def generate_command(
     since: str | None,
     until: str | None,
     as_of: str | None,
+    changes: bool,
+    scd2: bool,
     **target: Any,
 ) -> None:
     """Generate DATASET (or --schema-file) into --output with the chosen --format."""
@@ -117,7 +121,9 @@ def generate_command(
         )
         for table in plan.tables:
             partitions = len({task.partition for task in table.files})
-            click.echo(f"{table.name:<16} {table.rows:>14,} rows {len(table.files):>7,} files {partitions:>6,} partitions")
+            # Tables whose rows the history or the window filter hold at most their planned rows (O(files): not counted).
+            filtered = " (at most: filtered by creation/deletion)" if plan.runtime.filters(table.name) else ""
+            click.echo(f"{table.name:<16} {table.rows:>14,} rows {len(table.files):>7,} files {partitions:>6,} partitions{filtered}")
         click.echo(f"{'total':<16} {plan.total_rows:>14,} rows {len(plan.tasks):>7,} files")
         return
     progress: Any = Progress() if not quiet and sys.stderr.isatty() else None
@@ -144,6 +150,8 @@ def generate_command(
         since=since,
         until=until,
         as_of=as_of,
+        changes=changes,
+        scd2=scd2,
     )
     if progress:
         progress.finish()

@@ -219,11 +219,16 @@ def _lookback(spec: DatasetSpec, table: str) -> int | None:
     return longest
 
 
-def _candidate_range(runtime: DatasetRuntime, table: str, start: int, stop: int) -> tuple[int, int]:
-    """[first, stop) rows of `table` that can have an event in [start, stop)."""
+def _longer(first: int | None, second: int | None) -> int | None:
+    return None if first is None or second is None else max(first, second)
+
+
+def _candidate_range(runtime: DatasetRuntime, table: str, start: int, stop: int, back: int | None = 0) -> tuple[int, int]:
+    """[first, stop) rows of `table` that can have an event in [start, stop), looking back at least `back`
+    (None: from the first row) before `start`: a child's events come after its parent's creation."""
     spec, layout = runtime.spec, runtime.layouts[table]
+    back = _longer(_lookback(spec, table), back)
     if isinstance(layout, TimeLayout):
-        back = _lookback(spec, table)
         days = len(layout.day_offsets) - 1
         low_day = 0 if back is None else int(np.clip((start - back) // MICROS_PER_DAY - layout.first_day, 0, days))
         high_day = int(np.clip((stop - 1) // MICROS_PER_DAY - layout.first_day + 1, 0, days))
@@ -231,9 +236,9 @@ def _candidate_range(runtime: DatasetRuntime, table: str, start: int, stop: int)
     if isinstance(layout, ChildLayout):
         parent = spec.tables[table].parent
         assert parent is not None
-        if _lookback(spec, table) is None:
+        if back is None:
             return 0, layout.rows
-        first, last = _candidate_range(runtime, parent.table, start, stop)
+        first, last = _candidate_range(runtime, parent.table, start, stop, back)
         bounds = np.array([first, last], dtype=np.int64)
         inside = bounds < layout.parent_rows
         result = np.full(2, layout.rows, dtype=np.int64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..schemas.keys import ChildrenSumColumn, ForeignKeyColumn, LookupColumn, ParentColumn, SequenceColumn
 from . import popularity
 from .convert import Values, to_numpy
-from .links import parent_rows, referenced_rows, spread
+from .links import parent_rows, referenced_rows, spread, whole_table
 from .rows import Rows
 from .structure import aggregate_children
 from .timeline import created_times, is_mutable
@@ -30,8 +30,11 @@ def lookup(column: LookupColumn, rows: Rows, key: int) -> Values:
     assert isinstance(target, SequenceColumn)
     if is_mutable(rows.runtime.spec, via.table, column.column, rows.runtime.memo.setdefault("mutable", {})):
         # A value that changes is read as it was when the referring row was created (the price when ordered).
-        at_creation = rows.runtime.rows(via.table, (to_numpy(rows.get(column.via)) - target.start) // target.step, as_of=created_times(rows))
-        return at_creation.get(column.column)
+        index = (to_numpy(rows.get(column.via)) - target.start) // target.step
+        whole = whole_table(rows.runtime, via.table)
+        if whole is not None:  # what never changes is read from the table kept whole
+            return rows.runtime.rows_from(whole, index, created_times(rows)).get(column.column)
+        return rows.runtime.rows(via.table, index, as_of=created_times(rows)).get(column.column)
     referenced, inverse = referenced_rows(
         rows, f"lookup:{column.via}", via.table, lambda: (to_numpy(rows.get(column.via)) - target.start) // target.step
     )

@@ -108,7 +108,7 @@ def whole_table(runtime: Runtime, table: str, as_of: int | None = None) -> Rows 
     moment = runtime.default_as_of if as_of is None else int(as_of)
     entry = (table, moment)
     if entry not in tables:
-        stale = [found for found in tables if found[1] != runtime.default_as_of]
+        stale = [found for found in list(tables) if found[1] != runtime.default_as_of]
         if moment != runtime.default_as_of and len(stale) >= _OTHER_AS_OF_TABLES:
             tables.pop(stale[0], None)
         spec = runtime.spec.tables[table]

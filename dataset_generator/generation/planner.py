@@ -119,7 +119,7 @@ def make_plan(
     check_size(spec, partitions, min(rows_per_file.values(), default=options.file_rows_target), force=force)
     layouts = build_layouts(spec, seed)
     check_integer_ranges(spec, {name: layout.rows for name, layout in layouts.items()}, spec.name)
-    runtime = DatasetRuntime(spec, seed, layouts, resolve_view(range_of(layouts), since, until, as_of))
+    runtime = DatasetRuntime(spec, seed, layouts, resolve_view(range_of(layouts, spec), since, until, as_of))
     table_plans = []
     for name in selected:
         partition_columns = partitions[name]

@@ -20,6 +20,7 @@ from .exchange import session_children
 from .layout import ChildLayout, Layout, TimeLayout, child_count_key
 from .links import spread
 from .nested import walk_columns
+from .rows import Rows
 from .timeline import (
     TimeView,
     changing_values,
@@ -27,6 +28,7 @@ from .timeline import (
     deletes,
     exists_at,
     group_of,
+    is_mutable,
     range_of,
     spread_as_of,
     version_key,
@@ -47,7 +49,7 @@ class DatasetRuntime:
         self.layouts = layouts
         self.view = view if view is not None else TimeView()
         # The dataset's range (generation/history.py range_bounds) and the as-of time of rows by default.
-        self.range_start, self.range_end = range_of(layouts)
+        self.range_start, self.range_end = range_of(layouts, spec)
         self.default_as_of = self.view.as_of if self.view.as_of is not None else self.range_end
         # Per-process caches of generators (saved walk levels), of several shapes: hence Any.
         self.memo: dict[str, Any] = {}
@@ -70,6 +72,10 @@ class DatasetRuntime:
 
     def rows(self, table: str, index: np.ndarray, parent_index: np.ndarray | None = None, as_of: int | np.ndarray | None = None) -> RowSet:
         return RowSet(self, table, index, parent_index, as_of)
+
+    def rows_from(self, source: Rows, positions: np.ndarray, as_of: int | np.ndarray) -> RowSet:
+        """Rows `source.index[positions]` read at `as_of`: what never changes is read from `source`."""
+        return AtTimeRows(source, positions, as_of)
 
     def faker_locale(self, column: FakerColumn) -> str:
         return column.locale or DEFAULT_LOCALE
@@ -312,6 +318,47 @@ class VersionRows(RowSet):
             values = generate_column(spec, self, version_key(self.runtime.key(self.table, column), self.version))
             self._values[column] = values
         return values
+
+
+class AtTimeRows(RowSet):
+    """Rows of a table read at other times (a lookup at the referring rows' creation): the columns that never
+    change, and the values changing columns start from, are read from `source` (the same table's rows, e.g.
+    the whole dimension kept for the process); only what changes is computed here."""
+
+    def __init__(self, source: Rows, positions: np.ndarray, as_of: int | np.ndarray) -> None:
+        super().__init__(self_runtime(source), source.table, source.index[positions], None, as_of)
+        self._source = source
+        self._positions = positions
+
+    def get(self, column: str) -> Values:
+        values = self._values.get(column)
+        if values is not None:
+            return values
+        spec = self.spec.columns[column]
+        key = self.runtime.key(self.table, column)
+        if not is_mutable(self.runtime.spec, self.table, column, self.runtime.memo.setdefault("mutable", {})):
+            values = spread(self._source.get(column), self._positions)
+        elif spec.changes is not None:
+            values = changing_values(spec, column, self, key, lambda rows, k: self._generate(spec, column, rows, k, key), self.version_rows)
+        else:
+            values = generate_column(spec, self, key)
+        self._values[column] = values
+        return values
+
+    def _generate(self, spec: ColumnBase, column: str, rows: Rows, key: int, own_key: int) -> Values:
+        if rows is not self or key != own_key:
+            return generate_column(spec, rows, key)  # type: ignore[arg-type]
+        # Version 0 (a step model's start): the source's own draw, computed once for it.
+        base: dict[str, Values] = self._source.memo.setdefault("base_values", {})
+        if column not in base:
+            base[column] = generate_column(spec, self._source, own_key)  # type: ignore[arg-type]
+        return spread(base[column], self._positions)
+
+
+def self_runtime(rows: Rows) -> DatasetRuntime:
+    runtime = rows.runtime
+    assert isinstance(runtime, DatasetRuntime)
+    return runtime
 
 
 def _nullable(column: ColumnBase) -> bool:

@@ -14,6 +14,7 @@ Change models (schemas/base.py ChangeModel):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from ..schemas.base import ChangeModel, ColumnBase, Delay
 from ..schemas.history import WaitingTimeColumn
 from . import random as rnd
 from .convert import Values, to_numpy
-from .layout import Layout, TimeLayout
+from .layout import Layout, TimeLayout, day_number
 from .links import parent_rows, spread
 from .rows import Rows
 from .temporal import MICROS_PER_DAY, MICROS_PER_HOUR
@@ -47,12 +48,19 @@ class TimeView:
     until: int | None = None
 
 
-def range_of(layouts: dict[str, Layout]) -> tuple[int, int]:
+def range_of(layouts: dict[str, Layout], spec: object = None) -> tuple[int, int]:
     """(first microsecond of the first day, last microsecond of the last day) over the time-driven tables;
-    (0, 0) for a dataset without one."""
+    without one, over the days of the tables' `history.created` date/timestamp columns (their start..end);
+    (0, 0) for a dataset with neither."""
     windows = [
         (layout.first_day, layout.first_day + len(layout.day_offsets) - 1) for layout in layouts.values() if isinstance(layout, TimeLayout)
     ]
+    if not windows and spec is not None:
+        for table in spec.tables.values():  # type: ignore[attr-defined]
+            column = table.columns.get(table.history.created) if table.history is not None and table.history.created else None
+            start, end = getattr(column, "start", None), getattr(column, "end", None)
+            if isinstance(start, dt.date) and isinstance(end, dt.date):
+                windows.append((day_number(start), day_number(end) + 1))
     if not windows:
         return 0, 0
     return min(start for start, _ in windows) * MICROS_PER_DAY, max(stop for _, stop in windows) * MICROS_PER_DAY - 1

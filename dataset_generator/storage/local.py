@@ -36,7 +36,17 @@ class LocalStorage(Storage):
         self.root = os.path.abspath(os.path.expanduser(root))
 
     def join(self, *parts: str) -> str:
-        return os.path.join(*parts) if parts and os.path.isabs(parts[0]) else os.path.join(self.root, *parts)
+        """`parts` under the root (or under `parts[0]` when that is an absolute path).
+
+        Raises:
+            StorageError: a part holds a '..' segment, which would lead the path out of where it was joined.
+        """
+        absolute = bool(parts) and os.path.isabs(parts[0])
+        relative = parts[1:] if absolute else parts
+        if any(segment == ".." for part in relative for segment in part.replace(os.sep, "/").split("/")):
+            base = parts[0] if absolute else self.root
+            raise StorageError(f"path {'/'.join(relative)!r} would leave {base}: a name may not hold '..'")
+        return os.path.join(*parts) if absolute else os.path.join(self.root, *parts)
 
     @contextmanager
     def open_write(self, path: str) -> Iterator[BinaryIO]:

@@ -71,6 +71,8 @@ class S3Storage(Storage):
         for part in pieces:
             if "://" in part or part.startswith("s3:"):
                 raise StorageError(f"cannot join URI {part!r} under {self.root}: only relative parts may follow")
+            if ".." in part.split("/"):
+                raise StorageError(f"path {part!r} would leave s3://{bucket}/{key}: a name may not hold '..'")
             segments.extend(segment for segment in part.split("/") if segment)
         return f"s3://{bucket}/" + "/".join(segments) if segments else f"s3://{bucket}"
 

@@ -32,7 +32,7 @@ from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, CommitProperties, RemoveAction, create_table_with_add_actions
 
 from ..contracts import CommitInfo, FileInfo, PartitionValues, TableHandle, TableInfo
-from ..errors import SchemaEvolutionError, TableExistsError, WriterError
+from ..errors import SchemaEvolutionError, StorageFailure, TableExistsError, WriterError
 from ..faults import fault_point
 from ..storage import S3Config, is_s3_uri
 from .base import new_run_id
@@ -76,9 +76,14 @@ class DeltaWriter(TableFormatWriter):
     def _load(self, location: str) -> DeltaTable | None:
         uri = self._table_uri(location)
         options = self._storage_options(location)
-        if not DeltaTable.is_deltatable(uri, storage_options=options):
-            return None
-        return DeltaTable(uri, storage_options=options)
+        try:
+            if not DeltaTable.is_deltatable(uri, storage_options=options):
+                return None
+            return DeltaTable(uri, storage_options=options)
+        except OSError as exc:  # delta-rs' object store errors are multi-line: one line, exit code 1
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise StorageFailure(f"cannot read the Delta table at {location}: {first}") from exc
 
     def is_committed(self, table: TableInfo) -> bool:
         """Whether the table's latest version was committed by an identical run (its commitInfo fingerprint)."""
@@ -176,6 +181,8 @@ class DeltaWriter(TableFormatWriter):
                     partition_by=partition_by,
                     name=table.name,
                     description=table.description or None,
+                    # Change data feed on from the start, so a later `--changes` run's merges are in load_cdf.
+                    configuration={"delta.enableChangeDataFeed": "true"},
                     storage_options=options,
                     commit_properties=properties,
                 )
