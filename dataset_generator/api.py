@@ -156,9 +156,9 @@ def generate(
     window = None
     if changes:  # since/until are the feed's days, not a slice: the plan is of the whole dataset
         if as_of is not None:
-            raise ParameterError("--changes takes --since and --until, not --as-of")
+            raise ParameterError("`changes=True` takes `since` and `until`, not `as_of`")
         if parts is not None or part is not None:
-            raise ParameterError("--changes does not take --parts (a feed's days are committed one by one)")
+            raise ParameterError("`changes=True` does not take `parts` (a feed's days are committed one by one)")
         window = FeedWindow(_day(since, "since"), _day(until, "until"))
         since = until = None
     plan = plan_dataset(
@@ -179,7 +179,7 @@ def generate(
         )
     if scd2:
         if parts is not None or part is not None:
-            raise ParameterError("--scd2 does not take --parts")
+            raise ParameterError("`scd2=True` does not take `parts`")
         plan = scd2_plan(plan)
     if parts is not None or part is not None:
         return generate_part(

@@ -50,7 +50,7 @@ class FeedWindow:
 
     def __post_init__(self) -> None:
         if self.until < self.since:
-            raise ParameterError(f"--until {self.until} is before --since {self.since}; a change feed needs since <= until")
+            raise ParameterError(f"`until` {self.until} is before `since` {self.since}; a change feed needs since <= until")
 
 
 def feed_plan(plan: Plan, window: FeedWindow) -> Plan:
@@ -80,13 +80,13 @@ def scd2_plan(plan: Plan) -> Plan:
     """
     runtime = plan.runtime
     if runtime.view.since is not None or runtime.view.until is not None:
-        raise ParameterError("--scd2 writes whole histories: it takes --as-of, not --since/--until")
+        raise ParameterError("`scd2=True` writes whole histories: it takes `as_of`, not `since`/`until`")
     names = {table.name for table in plan.tables}
     dimensions = [name for name in scd2_tables(runtime.spec) if name in names]
     if not dimensions:
         raise ParameterError(
-            f"--scd2: {runtime.spec.name} has no dimension whose rows change (a table without time column or parent "
-            "with changing columns); leave --scd2 out"
+            f"`scd2=True`: {runtime.spec.name} has no dimension whose rows change (a table without time column or parent "
+            "with changing columns); leave `scd2=True` out"
         )
     history_runtime = Scd2Runtime(runtime, dimensions, day_of(runtime.default_as_of))
     tables = []
@@ -123,13 +123,13 @@ def run_changes(
     if applier is None:
         if scd2:
             raise ParameterError(
-                "--scd2 with --changes applies to Delta and DuckLake tables; a feed into files already holds every "
-                "version (before and after images with _commit_timestamp): leave --scd2 out"
+                "`scd2=True` with `changes=True` applies to Delta and DuckLake tables; a feed into files already holds every "
+                "version (before and after images with _commit_timestamp): leave `scd2=True` out"
             )
         return run_plan(feed_plan(plan, window), writer, engine, chunk_rows=chunk_rows, progress=progress, started=started)
     dimensions = scd2_tables(plan.runtime.spec) if scd2 else []
     if dimensions and not hasattr(applier, "apply_scd2_day"):
-        raise ParameterError(f"--scd2 with --changes is not implemented for {writer.name} tables (Delta and DuckLake are)")
+        raise ParameterError(f"`scd2=True` with `changes=True` is not implemented for {writer.name} tables (Delta and DuckLake are)")
     with applier.session(writer) as session:
         return _apply(plan, writer, applier, session, window, chunk_rows, started, dimensions)
 
@@ -160,7 +160,7 @@ def _apply(
             before = window.since - dt.timedelta(days=1)
             raise WriterError(
                 f"{writer.name} table {table.name!r} does not exist in {writer.output_uri}; create it first with the "
-                f"same command without --changes/--since/--until and with --as-of {before}"
+                f"same command without `changes=True`/`since`/`until` and with `as_of` {before}"
             )
         todo[table.name] = next_days(applied, iso_days, table.name)
     run_id = new_run_id()

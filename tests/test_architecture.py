@@ -4,6 +4,7 @@ import hidden inside a function, no module over 450 lines."""
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -47,3 +48,22 @@ def test_layer_contract_and_no_cycles() -> None:
     assert lint, "import-linter is a test dependency"
     completed = subprocess.run([lint, "--no-cache"], capture_output=True, text=True, cwd=PACKAGE.parent, timeout=300)
     assert completed.returncode == 0, completed.stdout[-3000:]
+
+
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]+")
+
+
+def _flags_in_raised_messages(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            for inner in ast.walk(node.exc):
+                if isinstance(inner, ast.Constant) and isinstance(inner.value, str) and _FLAG.search(inner.value):
+                    found.append(f"{path.relative_to(PACKAGE)}:{inner.lineno} {_FLAG.search(inner.value).group()}")  # type: ignore[union-attr]
+    return found
+
+
+def test_library_errors_name_no_cli_flag() -> None:
+    """Errors raised outside cli/ speak in API terms (`scale`, `mode="overwrite"`); the CLI names the flags."""
+    found = [hit for path in modules() if LAZY_ALLOWED not in path.parents for hit in _flags_in_raised_messages(path)]
+    assert not found

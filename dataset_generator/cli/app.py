@@ -14,6 +14,32 @@ from ..errors import DatasetGeneratorError, SizeLimitError, TableExistsError
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
+# Library errors speak in API terms, in backticks (`scale`, `mode="overwrite"`); on the command line they name
+# the flags instead. A term without a flag keeps its words, without the backticks.
+_FLAGS = {
+    "`scale`": "--scale",
+    "`schema_file`": "--schema-file",
+    "`chunk_rows`": "--chunk-rows",
+    "`catalog_uri`": "--catalog-uri",
+    "`parts`": "--parts",
+    "`S3Config.uri`": "--s3-uri",
+    '`mode="overwrite"`': "--mode overwrite",
+    '`mode="append"`': "--mode append",
+    "`force=True`": "--force",
+    "`changes=True`": "--changes",
+    "`scd2=True`": "--scd2",
+    "`since`": "--since",
+    "`until`": "--until",
+    "`as_of`": "--as-of",
+}
+
+
+def in_cli_terms(message: str) -> str:
+    """A library error's message with its API terms replaced by the command line's flags."""
+    for term, flag in _FLAGS.items():
+        message = message.replace(term, flag)
+    return message
+
 
 class _OneLineErrors(click.Group):
     """Every error is one line on stderr, a traceback only with DATASET_GENERATOR_DEBUG=1. Exit codes: 2 for bad
@@ -48,7 +74,7 @@ class _OneLineErrors(click.Group):
             message = f"{exc.subject}{hint}" if isinstance(exc, TableExistsError) else str(exc)
             if isinstance(exc, SizeLimitError):
                 message += " (on the command line: --force)"
-            click.echo(f"error: {message}", err=True)
+            click.echo(f"error: {in_cli_terms(message)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             committed = getattr(exc, "committed", ())

@@ -117,7 +117,7 @@ def _parse(value: Moment, name: str) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(value.strip()) if ("T" in value or " " in value.strip() or ":" in value) else dt.date.fromisoformat(value.strip())
         except ValueError:
-            raise ParameterError(f"--{name} {value!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SS)") from None
+            raise ParameterError(f"`{name}` {value!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SS)") from None
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -150,26 +150,26 @@ def resolve_view(bounds: tuple[int, int], since: Moment | None = None, until: Mo
             continue
         moment = _parse(value, name)
         if moment.year < 1970:
-            raise ParameterError(f"--{name} {moment.date()} is before 1970; times start at 1970-01-01")
+            raise ParameterError(f"`{name}` {moment.date()} is before 1970; times start at 1970-01-01")
         if not _is_date(value) and moment.time() != dt.time():
-            raise ParameterError(f"--{name} takes a day (YYYY-MM-DD), not a time of day ({value})")
+            raise ParameterError(f"`{name}` takes a day (YYYY-MM-DD), not a time of day ({value})")
         day = _micros_of(moment) // MICROS_PER_DAY
         if start == end == 0:
-            raise ParameterError(f"--{name}: this dataset has no time-driven table, so no range to slice; drop --{name}")
+            raise ParameterError(f"`{name}`: this dataset has no time-driven table, so no range to slice; drop `{name}`")
         if not first_day <= day <= last_day:
             low, high = (dt.date(1970, 1, 1) + dt.timedelta(days=d) for d in (first_day, last_day))
             raise ParameterError(
-                f"--{name} {moment.date()} is outside the dataset's range {low}..{high}; pick a day inside it "
-                "or move the range (e.g. --param start_date=... / end_date=...)"
+                f"`{name}` {moment.date()} is outside the dataset's range {low}..{high}; pick a day inside it "
+                "or move the range (its start_date / end_date parameters)"
             )
         days[name] = day
     if "since" in days and "until" in days and days["since"] > days["until"]:
-        raise ParameterError(f"--since {since} is after --until {until}; since must be on or before until")
+        raise ParameterError(f"`since` {since} is after `until` {until}; since must be on or before until")
     as_of_micros = None
     if as_of is not None:
-        moment = _parse(as_of, "as-of")
+        moment = _parse(as_of, "as_of")
         if moment.year < 1970:
-            raise ParameterError(f"--as-of {moment.date()} is before 1970; times start at 1970-01-01")
+            raise ParameterError(f"`as_of` {moment.date()} is before 1970; times start at 1970-01-01")
         # A day means its end (its last microsecond); a moment means itself.
         as_of_micros = _micros_of(moment) + (MICROS_PER_DAY - 1 if _is_date(as_of) else 0)
     low_bound = days["since"] * MICROS_PER_DAY if days.get("since", first_day) > first_day else None

@@ -113,7 +113,7 @@ def list_values(column: ListColumn, rows: Rows, key: int, generate: Dispatch) ->
         total = int(offsets[-1])
     list_type = column_arrow_type(column)
     if total >= 1 << 31:
-        raise OverflowError("more than 2^31 list elements in one batch; lower --chunk-rows")
+        raise OverflowError("more than 2^31 list elements in one batch; lower `chunk_rows`")
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), elements, type=list_type)
 
 

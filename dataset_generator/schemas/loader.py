@@ -48,9 +48,9 @@ def read_spec_text(dataset: str | None = None, schema_file: str | Path | None = 
             raise SpecError(f"{path}: the spec is {path.stat().st_size:,} bytes; a spec may be at most {MAX_SPEC_BYTES:,} bytes")
         return decode_spec(path.read_bytes(), str(path)), str(path)
     if dataset is None:
-        raise SpecError("name a dataset or pass --schema-file")
+        raise SpecError("name a dataset or pass `schema_file`")
     if dataset not in list_datasets():
-        raise SpecError(f"unknown dataset {dataset!r}; choose one of {', '.join(list_datasets())} or pass --schema-file")
+        raise SpecError(f"unknown dataset {dataset!r}; choose one of {', '.join(list_datasets())} or pass `schema_file`")
     text = resources.files(BUILTIN_PACKAGE).joinpath(f"{dataset}.yaml").read_text(encoding="utf-8")
     return text, f"built-in dataset {dataset}"
 
@@ -107,7 +107,7 @@ def load_schema(
 
 def resolve_spec(raw: dict[str, Any], source: str, *, scale: float, params: Mapping[str, Any]) -> DatasetSpec:
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-        raise ParameterError(f"--scale must be a positive number (got {scale})")
+        raise ParameterError(f"`scale` must be a positive number (got {scale})")
     parameters = raw.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise SpecError(f"{source}: parameters: must be a mapping of parameter names to {{type, default}}")

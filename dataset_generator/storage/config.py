@@ -160,11 +160,11 @@ class S3Config:
                 )
                 if not inside:
                     raise StorageError(
-                        f"output s3://{bucket}/{key} is outside the S3 root {self.uri} (--s3-uri)"
+                        f"output s3://{bucket}/{key} is outside the S3 root {self.uri} (`S3Config.uri`)"
                     )
             return f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
         if not self.uri:
-            raise StorageError(f"output {output!r} is not an s3:// URI and no S3 root (--s3-uri) is set")
+            raise StorageError(f"output {output!r} is not an s3:// URI and no S3 root (`S3Config.uri`) is set")
         if "://" in output or output.startswith(("/", "~", "s3:")):
             raise StorageError(f"output {output!r} cannot be placed under the S3 root {self.uri}")
         root_bucket, root_key = split_s3_uri(self.uri)

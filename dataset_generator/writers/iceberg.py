@@ -165,7 +165,7 @@ class IcebergWriter(TableFormatWriter):
         if self.options.mode != "overwrite" and has_version_hint(self.storage, location):
             raise WriterError(
                 f"{location} holds a committed Iceberg table that catalog {self.catalog_name!r} does not list "
-                "(another catalog's, or a lost catalog file); pass that --catalog-uri, or --mode overwrite"
+                "(another catalog's, or a lost catalog file); pass that `catalog_uri`, or `mode=\"overwrite\"`"
             )
 
     def _stage_create(self, table: TableInfo) -> Transaction:
@@ -266,8 +266,8 @@ class IcebergWriter(TableFormatWriter):
             location = self.catalog.load_table(self._identifier(table)).location()
         except NoSuchTableError:
             raise WriterError(
-                f"--parts with a REST catalog needs Iceberg table {'.'.join(self._identifier(table))!r} to exist "
-                "(its location is chosen by the catalog); run once without --parts first"
+                f"`parts` with a REST catalog needs Iceberg table {'.'.join(self._identifier(table))!r} to exist "
+                "(its location is chosen by the catalog); run once without `parts` first"
             ) from None
         return TableHandle(
             table=table, run_id=run_id, location=_local_or_uri(location), mode=self.options.mode

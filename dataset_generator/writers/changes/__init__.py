@@ -91,7 +91,7 @@ def next_days(applied: list[str], days: list[str], table: str) -> list[str]:
         if todo[0] != following:
             raise WriterError(
                 f"table {table!r} holds changes up to {last}; a change feed into it must continue with "
-                f"--since {following} (got days from {todo[0]})"
+                f"`since` {following} (got days from {todo[0]})"
             )
     return todo
 
@@ -115,11 +115,11 @@ def require_scd2(columns: list[str], table: str) -> None:
     """Refuse a changes run with --scd2 into a table that is not an SCD2 history (and the reverse)."""
     if not set(SCD2_COLUMNS) <= set(columns):
         raise WriterError(
-            f"table {table!r} is not an SCD2 history (no {', '.join(SCD2_COLUMNS)}); create it with a --scd2 run, "
-            "or leave --scd2 out"
+            f"table {table!r} is not an SCD2 history (no {', '.join(SCD2_COLUMNS)}); create it with a `scd2=True` run, "
+            "or leave `scd2=True` out"
         )
 
 
 def refuse_scd2(columns: list[str], table: str) -> None:
     if set(SCD2_COLUMNS) <= set(columns):
-        raise WriterError(f"table {table!r} is an SCD2 history; apply changes to it with --scd2")
+        raise WriterError(f"table {table!r} is an SCD2 history; apply changes to it with `scd2=True`")
