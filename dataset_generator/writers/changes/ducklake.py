@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -79,12 +79,8 @@ def apply_day(
     con.register("dataset_generator_deleted", deleted)
     con.register("dataset_generator_updated", updated)
     con.register("dataset_generator_inserted", inserted)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(
-            f"CALL {CATALOG_ALIAS}.set_commit_message('dataset-generator', ?, extra_info => ?)",
-            [f"changes of table {table.name} on {day}", commit_record(table.name, day, run_id)],
-        )
+
+    def body() -> None:
         if deleted.num_rows:
             con.execute(f"DELETE FROM {qualified} WHERE ({keys}) IN (SELECT {keys} FROM dataset_generator_deleted)")
         if updated.num_rows and assignments:
@@ -93,15 +89,8 @@ def apply_day(
             con.execute(f"INSERT INTO {qualified} ({columns}) SELECT {columns} FROM dataset_generator_inserted")
         if not (deleted.num_rows or updated.num_rows or inserted.num_rows):
             _touch(con, writer, table, qualified)
-        con.execute("COMMIT")
-    except BaseException as exc:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        if isinstance(exc, duckdb.Error):
-            raise commit_failure(f"DuckLake change commit of table {table.name!r} for {day} failed", exc) from exc
-        raise
-    snapshot = after_commit("ducklake", table.name, lambda: _latest_snapshot(con))
-    return None if snapshot is None else str(snapshot)
+
+    return _day_commit(session, table, day, run_id, f"changes of table {table.name} on {day}", body)
 
 
 def apply_scd2_day(
@@ -119,12 +108,8 @@ def apply_scd2_day(
     matched = " AND ".join(f"{qualified}.{sql_identifier(name)} = c.{sql_identifier(name)}" for name in key)
     con.register("dataset_generator_closing", closing)
     con.register("dataset_generator_opened", opened)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(
-            f"CALL {CATALOG_ALIAS}.set_commit_message('dataset-generator', ?, extra_info => ?)",
-            [f"changes of table {table.name} on {day} (scd2)", commit_record(table.name, day, run_id)],
-        )
+
+    def body() -> None:
         if closing.num_rows:
             con.execute(
                 f"UPDATE {qualified} SET {VALID_TO} = ?::TIMESTAMP, {IS_CURRENT} = false "
@@ -135,6 +120,21 @@ def apply_scd2_day(
             con.execute(f"INSERT INTO {qualified} ({columns}) SELECT {columns} FROM dataset_generator_opened")
         if not (closing.num_rows or opened.num_rows):
             _touch(con, writer, table, qualified)
+
+    return _day_commit(session, table, day, run_id, f"changes of table {table.name} on {day} (scd2)", body)
+
+
+def _day_commit(session: Session, table: TableInfo, day: str, run_id: str, message: str, body: Callable[[], None]) -> str | None:
+    """Run `body` (the day's statements) in one transaction that records the day, so it is one snapshot;
+    roll back on any failure. Returns the snapshot id (None when the commit landed but could not be read)."""
+    con = session.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"CALL {CATALOG_ALIAS}.set_commit_message('dataset-generator', ?, extra_info => ?)",
+            [message, commit_record(table.name, day, run_id)],
+        )
+        body()
         con.execute("COMMIT")
     except BaseException as exc:
         with contextlib.suppress(duckdb.Error):
