@@ -10,7 +10,10 @@ whole plan and the client only ever gathers FileInfos.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
+import os
+import sys
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
@@ -51,9 +54,34 @@ _installed_context: int | None = None
 def _dask_write(context: WorkerContext, task: FileTask) -> FileInfo:
     global _installed_context
     if _installed_context != id(context):
+        _undo_nanny_malloc_trim()
         install_pools(context.vocabularies)
         _installed_context = id(context)
     return write_task(context, task)
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+# glibc's own ceiling for its dynamic mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX), and twice it for
+# trimming, which is where the dynamic thresholds of an unconfigured process end up for batch-sized buffers.
+_MMAP_THRESHOLD = 32 * 1024 * 1024
+_TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD
+
+
+def _undo_nanny_malloc_trim() -> None:
+    """A Dask nanny starts its worker with MALLOC_TRIM_THRESHOLD_=65536 (distributed.nanny.pre-spawn-environ).
+    Setting it switches glibc's dynamic mmap threshold off: every buffer above 128 KiB (each column of each
+    batch) is then mmap'ed and unmapped again, page faults and all, which cost a third more CPU per row here
+    (docs/performance.md). Restore the thresholds an unconfigured process reaches; the worker keeps at most
+    about 64 MiB of freed heap per arena instead of returning it at once."""
+    if not sys.platform.startswith("linux") or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt): nothing to undo
+        return
 
 
 @contextlib.contextmanager
