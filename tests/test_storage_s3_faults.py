@@ -233,7 +233,10 @@ def test_abort_stale_uploads_spares_this_run_and_claimed_ones(s3_server: S3Serve
 
 
 def test_abort_own_uploads(s3_server: S3Server, s3_bucket: str) -> None:
-    storage = S3Storage(f"s3://{s3_bucket}/prefix", s3_server.config(multipart_chunk_bytes=PART))
+    # Two attempts: moto answers an UploadPart to an aborted upload with HTTP 500 (S3 with 404 NoSuchUpload),
+    # which botocore's standard mode retries with backoff: ten attempts took a minute.
+    config = s3_server.config(multipart_chunk_bytes=PART, max_attempts=2)
+    storage = S3Storage(f"s3://{s3_bucket}/prefix", config)
     with pytest.raises(StorageError), storage.open_write(storage.join("t.bin")) as sink:
         sink.write(b"\6" * (PART + 1))
         assert storage.abort_own_uploads() == 1
