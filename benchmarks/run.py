@@ -48,6 +48,7 @@ class Result:
     bytes_written: int
     peak_rss: int
     peak_pss: int
+    file_sizes: tuple[int, ...] = ()  # each data file's bytes, in path order (the size-target case)
 
 
 def cli(*args: object) -> list[str]:
@@ -118,6 +119,16 @@ def cases(size: float, workers: int, out: Path) -> list[Case]:
                      "zstd", "--file-rows-target", 1_000_000, "--workers", workers, "--s3-endpoint-url", S3_ENDPOINT,
                      "--s3-key", "bench", "--s3-secret", "bench", "--s3-part-size", "8MiB", "--s3-inflight-parts", inflight, "-q"))
         )  # fmt: skip
+    # Planning (issue 17.1): O(files), the whole 1000x plan and one part of it, nothing written.
+    found.append(Case("plan: ecommerce scale 1000, --dry-run", "plan", None,
+                      cli("generate", "ecommerce", "--scale", 1000, "--dry-run", "-o", out)))  # fmt: skip
+    found.append(Case("plan: ecommerce scale 1000, part 7 of 1000, --dry-run", "plan", None,
+                      cli("generate", "ecommerce", "--scale", 1000, "--parts", 1000, "--part", 7, "--dry-run", "-o", out)))  # fmt: skip
+    # Size-targeted files (issue 17.5): every file but the last within +-15 % of 256 MB.
+    tx_size = rows(50_000_000)
+    found.append(Case(f"transactions {tx_size / 1e6:g}M, --file-size-target 256MB", "size", tx_size,
+                      cli("generate", "transactions", "-o", out, "--param", f"rows={tx_size}", "--file-size-target", "256MB",
+                          "--workers", workers, "-q")))  # fmt: skip
     # Every built-in dataset at scale 1, same settings (issue 17.2: each >= 0.45x transactions' rows/s, same run).
     for dataset in ("transactions", "ecommerce", "market", "sensors", "weather"):
         found.append(
@@ -234,8 +245,10 @@ def run(case: Case, out: Path) -> Result:
     if process.returncode != 0:
         raise SystemExit(f"benchmark case {case.name!r} failed:\n{stderr}")
     rows = case.rows if case.rows is not None else _rows_from_summary(stdout)
-    written = sum(path.stat().st_size for path in out.rglob("*") if path.is_file()) if out.exists() else 0
-    return Result(case, rows, seconds, written, peak_rss, peak_pss)
+    files = sorted(out.rglob("*")) if out.exists() else []
+    written = sum(path.stat().st_size for path in files if path.is_file())
+    sizes = tuple(path.stat().st_size for path in files if path.suffix == ".parquet")
+    return Result(case, rows, seconds, written, peak_rss, peak_pss, sizes)
 
 
 def _rows_from_summary(stdout: str) -> int:
@@ -262,7 +275,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="dataset-generator benchmarks")
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask", "datasets", "start", "s3"], default=None)
+    parser.add_argument("--only", choices=["transactions", "ecommerce", "customers", "dask", "datasets", "start", "s3", "plan", "size"], default=None)
     parser.add_argument(
         "--scratch", default=None, help="Directory for outputs (default: a temporary directory)."
     )
@@ -323,6 +336,7 @@ def _print_ratios(results: list[Result]) -> None:
             # Cost per row (start-up included) must not grow with size: linear cost, no hidden O(n log n).
             print(f"seconds per row at {labels[1]} vs {labels[0]}: {small / large:.2f}x (target <= 1.10x)")
     _print_dataset_ratios(results)
+    _print_plan_and_size(results)
     serial, concurrent = rate("to S3", "1 part in flight"), rate("to S3", "4 parts in flight")
     if serial and concurrent:
         print(f"S3 uploads, 4 parts in flight vs 1: {concurrent / serial:.2f}x rows/s")
@@ -347,6 +361,19 @@ def _print_dataset_ratios(results: list[Result]) -> None:
     for name, value in rates.items():
         if base and name != "transactions":
             print(f"dataset {name} vs transactions, rows/s at the same scale: {value / base:.2f}x (target >= 0.45x)")
+
+
+def _print_plan_and_size(results: list[Result]) -> None:
+    for result in results:
+        if result.case.group == "plan":
+            print(f"{result.case.name}: {result.seconds:.1f} s, {result.peak_rss / 2**20:.0f} MB peak RSS "
+                  f"(target <= 30 s{', <= 500 MB' if 'part' not in result.case.name else ''})")  # fmt: skip
+        if result.case.group == "size" and result.file_sizes:
+            target = 256 * 10**6  # "256MB": decimal megabytes, as the CLI reads them
+            # The last file of a run takes the remainder; files are named in order, so it sorts last.
+            deviations = [size / target - 1 for size in result.file_sizes[:-1]] or [0.0]
+            print(f"{result.case.name}: {len(result.file_sizes)} files, all but the last within "
+                  f"{min(deviations):+.2%} .. {max(deviations):+.2%} of the target (target +-15 %)")  # fmt: skip
 
 
 def steady_rate(results: list[Result], words: str) -> float | None:

@@ -23,7 +23,6 @@ import datetime as dt
 from collections.abc import Iterator
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 
 from . import history
@@ -83,6 +82,8 @@ def day_changes(
 def differs(before: pa.RecordBatch | pa.Table, after: pa.RecordBatch | pa.Table) -> np.ndarray:
     """Per row, whether any column differs between `before` and `after` (same schema, same length; two nulls
     are equal, a null and a value differ). Polars compares every type, lists and structs included."""
+    import polars as pl  # on first use: a plain run never pays Polars' import (fast start)
+
     changed = np.zeros(before.num_rows, dtype=bool)
     if not before.num_rows:
         return changed
@@ -143,6 +144,8 @@ def apply_changes(snapshot: pa.Table, changes: pa.Table, key: list[str]) -> pa.T
     """`snapshot` with `changes` applied in `_commit_version` order (deletes and preimages remove the key's
     row, inserts and postimages add theirs): what a reader of the feed rebuilds. Polars anti-joins by `key`;
     the result has `snapshot`'s schema."""
+    import polars as pl  # on first use: a plain run never pays Polars' import (fast start)
+
     current = pl.from_arrow(snapshot)
     feed = pl.from_arrow(changes)
     assert isinstance(current, pl.DataFrame) and isinstance(feed, pl.DataFrame)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 
 from ..schemas.dataset import DatasetSpec
@@ -35,6 +35,9 @@ from .changes import (
     feed_days,
 )
 from .runtime import DatasetRuntime
+
+if TYPE_CHECKING:
+    import polars as pl
 
 VALID_FROM, VALID_TO, IS_CURRENT = "valid_from", "valid_to", "is_current"
 SCD2_COLUMNS = (VALID_FROM, VALID_TO, IS_CURRENT)
@@ -59,6 +62,8 @@ def scd2_tables(spec: DatasetSpec) -> list[str]:
 def close_and_open(versions: pl.DataFrame, changes: pl.DataFrame, key: list[str], columns: list[str]) -> pl.DataFrame:
     """`versions` after one day's `changes`: the current version of every deleted or updated key closed at the
     change's commit time, a version opened for every insert and postimage."""
+    import polars as pl  # on first use: a plain run never pays Polars' import (fast start)
+
     closing = changes.filter(pl.col(CHANGE_TYPE).is_in([DELETE, PREIMAGE])).select(
         [*key, pl.col(COMMIT_TIMESTAMP).alias("_closed_at")]
     )
@@ -83,6 +88,8 @@ def close_and_open(versions: pl.DataFrame, changes: pl.DataFrame, key: list[str]
 def version_history(runtime: DatasetRuntime, table: str, last_day: dt.date, chunk_rows: int = 65_536) -> pa.Table:
     """The SCD2 history of `table` from the range start to the end of `last_day`, ordered by key and
     `valid_from` (the versions current at the range start first)."""
+    import polars as pl  # on first use: a plain run never pays Polars' import (fast start)
+
     spec = runtime.spec
     key = history.table_key(spec, table)
     schema = runtime.arrow_schema(table)

@@ -7,7 +7,6 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from ..options import WriterOptions
@@ -46,6 +45,8 @@ _DUCKDB_TIMESTAMPS = {"s": "TIMESTAMP", "ms": "TIMESTAMP", "us": "TIMESTAMP", "n
 
 @lru_cache(maxsize=1)
 def _keywords() -> frozenset[str]:
+    import duckdb  # on first use: importing the API (and a plain run) never pays DuckDB's import (fast start)
+
     with duckdb.connect() as con:
         return frozenset(row[0] for row in con.execute("SELECT keyword_name FROM duckdb_keywords()").fetchall())
 
