@@ -245,10 +245,9 @@ def run(case: Case, out: Path) -> Result:
     if process.returncode != 0:
         raise SystemExit(f"benchmark case {case.name!r} failed:\n{stderr}")
     rows = case.rows if case.rows is not None else _rows_from_summary(stdout)
-    files = sorted(out.rglob("*")) if out.exists() else []
-    written = sum(path.stat().st_size for path in files if path.is_file())
-    sizes = tuple(path.stat().st_size for path in files if path.suffix == ".parquet")
-    return Result(case, rows, seconds, written, peak_rss, peak_pss, sizes)
+    sizes = {path: path.stat().st_size for path in sorted(out.rglob("*")) if path.is_file()} if out.exists() else {}
+    parquet = tuple(size for path, size in sizes.items() if path.suffix == ".parquet")
+    return Result(case, rows, seconds, sum(sizes.values()), peak_rss, peak_pss, parquet)
 
 
 def _rows_from_summary(stdout: str) -> int:
@@ -367,7 +366,7 @@ def _print_plan_and_size(results: list[Result]) -> None:
     for result in results:
         if result.case.group == "plan":
             print(f"{result.case.name}: {result.seconds:.1f} s, {result.peak_rss / 2**20:.0f} MB peak RSS "
-                  f"(target <= 30 s{', <= 500 MB' if 'part' not in result.case.name else ''})")  # fmt: skip
+                  f"(target <= 30 s{'' if '--parts' in result.case.command else ', <= 500 MB'})")  # fmt: skip
         if result.case.group == "size" and result.file_sizes:
             target = 256 * 10**6  # "256MB": decimal megabytes, as the CLI reads them
             # The last file of a run takes the remainder; files are named in order, so it sorts last.
