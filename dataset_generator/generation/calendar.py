@@ -9,6 +9,7 @@ import numpy as np
 
 from ..schemas.calendar import CalendarEvent, Seasonality, Trend
 from ..schemas.dataset import TimeSpec
+from . import libm
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -71,13 +72,13 @@ def event_factors(events: list[CalendarEvent], first_day: int, days: int) -> np.
             offsets = np.arange(-event.before_days, event.after_days + 1)
             positions = centre + offsets
             inside = (positions >= 0) & (positions < days)
-            effect = 1.0 + (event.multiplier - 1.0) * event.spill ** np.abs(offsets)
+            effect = 1.0 + (event.multiplier - 1.0) * libm.power(event.spill, np.abs(offsets))
             factors[positions[inside]] *= effect[inside]
     return factors
 
 
 def trend_factors(trend: Trend, days: int) -> np.ndarray:
-    return (1.0 + trend.annual_growth) ** (np.arange(days, dtype=np.float64) / 365.25)
+    return libm.power(1.0 + trend.annual_growth, np.arange(days, dtype=np.float64) / 365.25)
 
 
 def event_days(events: list[CalendarEvent], first_day: int, last_day: int) -> tuple[np.ndarray, list[str]]:

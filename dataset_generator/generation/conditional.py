@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from ..schemas.base import INTEGER_TYPES, Bounded, ColumnBase
 from ..schemas.conditional import LookupTableSpec, SwitchBase, TableLookupColumn, condition_text
 from ..schemas.numeric import LogNormalColumn, NormalColumn
+from . import libm
 from . import random as rnd
 from .convert import Values, numpy_type, to_arrow, to_numpy, to_strings
 from .rows import Rows
@@ -90,7 +91,7 @@ def _same_distribution(
     spread = np.asarray([case.std if isinstance(case, NormalColumn) else case.sigma for case in ordered])[codes]  # type: ignore[attr-defined]
     values = centre + spread * rnd.standard_normal(key, rows.index)
     if kind is LogNormalColumn:
-        values = np.exp(values)
+        values = libm.exp(values)
     bounded = [case for case in ordered if isinstance(case, Bounded) and (case.min is not None or case.max is not None)]
     if bounded:
         low = np.asarray([-np.inf if case.min is None else case.min for case in ordered if isinstance(case, Bounded)])[codes]

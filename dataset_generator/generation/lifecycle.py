@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..schemas.entities import Delay, LifecycleColumn
+from . import libm
 from . import random as rnd
 from .convert import Values, to_numpy
 from .layout import EPOCH
@@ -25,7 +26,7 @@ NEVER = np.iinfo(np.int64).max  # the time of a state the entity never enters
 
 
 def _delay_micros(delay: Delay, key: int, index: np.ndarray) -> np.ndarray:
-    hours = delay.median * np.exp(delay.sigma * rnd.standard_normal(key, index))
+    hours = delay.median * libm.exp(delay.sigma * rnd.standard_normal(key, index))
     hours = np.clip(hours, delay.min, delay.max if delay.max is not None else np.inf)
     return np.rint(hours * MICROS_PER_HOUR).astype(np.int64)
 

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from ..schemas.base import INTEGER_TYPES
 from ..schemas.market import REFERENCE_FIELDS, MarketReferenceColumn, QuotePriceColumn
+from . import libm
 from .convert import Values, to_numpy
 from .rows import Rows
 
@@ -108,7 +109,7 @@ def _quote_grid(column: QuotePriceColumn, rows: Rows) -> tuple[np.ndarray, np.nd
     units = units + up - down
     spread = spread + (odd & ~up & ~down)
     bid = np.maximum((units - spread) // 2, 1)
-    digits = np.clip(np.ceil(-np.log10(tick)).astype(np.int64) + 2, 2, 12)
+    digits = np.clip(np.ceil(-libm.log10(tick)).astype(np.int64) + 2, 2, 12)
     return _on_grid(bid * tick, digits), _on_grid((bid + spread) * tick, digits)
 
 

@@ -16,6 +16,7 @@ from ..schemas.numeric import (
     UniformColumn,
     ZipfColumn,
 )
+from . import libm
 from . import random as rnd
 from .convert import Values, to_numpy
 from .rows import Rows
@@ -45,7 +46,7 @@ def normal(column: NormalColumn, rows: Rows, key: int) -> Values:
 
 
 def lognormal(column: LogNormalColumn, rows: Rows, key: int) -> Values:
-    values = np.exp(column.mean + column.sigma * rnd.standard_normal(key, rows.index))
+    values = libm.exp(column.mean + column.sigma * rnd.standard_normal(key, rows.index))
     if column.scale_by is not None:
         values *= to_numpy(rows.get(column.scale_by))
     return finish(column, values)

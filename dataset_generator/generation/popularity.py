@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from ..errors import SpecError
 from ..schemas.entities import PopularityColumn
 from ..schemas.keys import ForeignKeyColumn, SequenceColumn
+from . import libm
 from . import random as rnd
 from .convert import Values
 from .rows import Rows
@@ -93,18 +94,18 @@ def _cdf(x: np.ndarray, a: float, c: float) -> np.ndarray:
     if a == 0.0:
         return x - c
     if abs(a - 1.0) < 1e-12:
-        return np.log(x / c) / np.log((1.0 + c) / c)
+        return libm.log(x / c) / libm.log((1.0 + c) / c)
     e = 1.0 - a
-    return (np.power(x, e) - c**e) / ((1.0 + c) ** e - c**e)
+    return (libm.power(x, e) - c**e) / ((1.0 + c) ** e - c**e)
 
 
 def _inverse_cdf(u: np.ndarray, a: float, c: float) -> np.ndarray:
     if a == 0.0:
         return c + u
     if abs(a - 1.0) < 1e-12:
-        return c * np.exp(u * np.log((1.0 + c) / c))
+        return c * libm.exp(u * libm.log((1.0 + c) / c))
     e = 1.0 - a
-    return np.power(c**e + u * ((1.0 + c) ** e - c**e), 1.0 / e)
+    return libm.power(c**e + u * ((1.0 + c) ** e - c**e), 1.0 / e)
 
 
 def popularity_ranks(u: np.ndarray, n: int, a: float, offset: float) -> np.ndarray:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..schemas.processes import Ar1Column, MarkovColumn, ProcessBase
+from . import libm
 from . import random as rnd
 from .convert import Values, to_numpy
 from .rows import Rows
@@ -197,7 +198,7 @@ def _weights_of(column: Ar1Column, rows: Rows) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _weights_at(fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    weight = 0.5 * (1.0 + np.cos(np.pi * fraction))
+    weight = 0.5 * (1.0 + libm.cos(np.pi * fraction))
     rest = 1.0 - weight
     return weight, rest, np.sqrt(weight**2 + rest**2)
 

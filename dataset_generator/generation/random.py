@@ -11,6 +11,8 @@ import hashlib
 
 import numpy as np
 
+from . import libm
+
 MASK64 = (1 << 64) - 1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -59,8 +61,8 @@ def uniform_open(key: int, index: np.ndarray) -> np.ndarray:
 
 def standard_normal(key: int, index: np.ndarray) -> np.ndarray:
     """Box-Muller on two independent streams: one normal per row, no state."""
-    radius = np.sqrt(-2.0 * np.log(uniform_open(substream(key, 0), index)))
-    return radius * np.cos(2.0 * np.pi * uniform(substream(key, 1), index))
+    radius = np.sqrt(-2.0 * libm.log(uniform_open(substream(key, 0), index)))
+    return radius * libm.cos(2.0 * np.pi * uniform(substream(key, 1), index))
 
 
 _GUIDE_BUCKETS = 4096
@@ -91,8 +93,8 @@ def poisson(key: int, index: np.ndarray, lam: float) -> np.ndarray:
         return np.maximum(0, np.rint(lam + np.sqrt(lam) * standard_normal(key, index))).astype(np.int64)
     top = int(lam + 12 * np.sqrt(lam) + 25)
     ks = np.arange(top + 1, dtype=np.float64)
-    log_pmf = ks * np.log(lam) - lam - np.cumsum(np.log(np.maximum(ks, 1)))
-    cdf = np.cumsum(np.exp(log_pmf))
+    log_pmf = ks * libm.log(lam) - lam - np.cumsum(libm.log(np.maximum(ks, 1)))
+    cdf = np.cumsum(libm.exp(log_pmf))
     return np.minimum(np.searchsorted(cdf, uniform(key, index), side="right"), top).astype(np.int64)
 
 
@@ -109,7 +111,7 @@ def gamma(key: int, index: np.ndarray, shape: float) -> np.ndarray:
         v = (1.0 + c * z) ** 3
         u = uniform_open(substream(key, 20 + attempt), index)
         with np.errstate(invalid="ignore", divide="ignore"):
-            accept = (v > 0) & (np.log(u) < 0.5 * z * z + d - d * v + d * np.log(v))
+            accept = (v > 0) & (libm.log(u) < 0.5 * z * z + d - d * v + d * libm.log(v))
         take = accept & np.isnan(result)
         result[take] = d * v[take]
     missing = np.isnan(result)
@@ -117,7 +119,7 @@ def gamma(key: int, index: np.ndarray, shape: float) -> np.ndarray:
         z = standard_normal(substream(key, 30), index[missing])
         result[missing] = np.maximum(alpha * (1 - 1 / (9 * alpha) + z * np.sqrt(1 / (9 * alpha))) ** 3, 1e-12)
     if boost:
-        result *= uniform_open(substream(key, 40), index) ** (1.0 / shape)
+        result *= libm.power(uniform_open(substream(key, 40), index), 1.0 / shape)
     return result
 
 
@@ -125,10 +127,10 @@ def zipf_rank(key: int, index: np.ndarray, n: int, a: float) -> np.ndarray:
     """Ranks in [0, n) with P(rank k) roughly proportional to (k+1)^-a (continuous power-law inverse CDF)."""
     u = uniform(key, index)
     if abs(a - 1.0) < 1e-9:
-        x = np.exp(u * np.log(n + 1.0))
+        x = libm.exp(u * libm.log(n + 1.0))
     else:
         exponent = 1.0 - a
-        x = ((np.power(n + 1.0, exponent) - 1.0) * u + 1.0) ** (1.0 / exponent)
+        x = libm.power((libm.power(n + 1.0, exponent) - 1.0) * u + 1.0, 1.0 / exponent)
     return np.clip(np.floor(x).astype(np.int64) - 1, 0, n - 1)
 
 

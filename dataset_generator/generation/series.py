@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schemas.series import BrownianBridgeColumn, CycleColumn, RandomWalkColumn, WalkNextColumn
-from . import links
+from . import libm, links
 from . import random as rnd
 from .convert import Values, to_numpy
 from .rows import Rows
@@ -113,7 +113,7 @@ def random_walk(column: RandomWalkColumn, rows: Rows, key: int, after_step: bool
     start = _parameter(column.start, first_rows)
     if isinstance(start, np.ndarray):
         start = start[np.searchsorted(np.unique(group), group)]
-    values = start * np.exp(level) if column.geometric else start + level
+    values = start * libm.exp(level) if column.geometric else start + level
     return _rounded(values, column.round)
 
 
@@ -177,8 +177,8 @@ def brownian_bridge(column: BrownianBridgeColumn, rows: Rows, key: int, after_st
     volatility = volatility[owner] if isinstance(volatility, np.ndarray) else volatility
     noise = volatility * (paths[inverse, step] - fraction * totals[inverse])
     if column.geometric:
-        log_start, log_end = np.log(start), np.log(end)
-        values = np.exp(log_start + fraction * (log_end - log_start) + noise)
+        log_start, log_end = libm.log(start), libm.log(end)
+        values = libm.exp(log_start + fraction * (log_end - log_start) + noise)
     else:
         values = start + fraction * (end - start) + noise
     # The ends are the parent's own values, bit for bit: consecutive parents join without a gap.
@@ -209,5 +209,5 @@ def cycle(column: CycleColumn, rows: Rows, key: int) -> Values:
     else:
         phase = np.mod(raw / MICROS_PER_DAY, DAYS_PER_YEAR)
         period, peak = DAYS_PER_YEAR, column.peak - 1.0
-    values = column.offset + column.amplitude * np.cos(2.0 * np.pi * (phase - peak) / period)
+    values = column.offset + column.amplitude * libm.cos(2.0 * np.pi * (phase - peak) / period)
     return _rounded(values, column.round)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schemas.shocks import GarchColumn, KeyedRandomColumn
+from . import libm
 from . import random as rnd
 from .convert import Values, to_numpy
 from .rows import Rows
@@ -64,11 +65,11 @@ def keyed_random(column: KeyedRandomColumn, rows: Rows, key: int) -> Values:
     if column.distribution == "uniform":
         values = rnd.uniform(key, counter)
     elif column.distribution == "exponential":
-        values = -np.log(rnd.uniform_open(key, counter))
+        values = -libm.log(rnd.uniform_open(key, counter))
     elif column.distribution == "laplace":
         # Inverse CDF of a Laplace with scale 1 / sqrt(2) (unit variance), from one uniform in (0, 1).
         centred = rnd.uniform_open(key, counter) - 0.5
-        values = -np.sign(centred) * np.log1p(-2.0 * np.abs(centred)) / np.sqrt(2.0)
+        values = -np.sign(centred) * libm.log1p(-2.0 * np.abs(centred)) / np.sqrt(2.0)
     elif column.distribution == "normal":
         values = rnd.standard_normal(key, counter)
     else:

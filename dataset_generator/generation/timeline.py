@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from ..schemas.base import ChangeModel, ColumnBase, Delay
 from ..schemas.history import WaitingTimeColumn
+from . import libm
 from . import random as rnd
 from .convert import Values, to_numpy
 from .layout import Layout, TimeLayout, day_number
@@ -150,7 +151,7 @@ def poisson_events(key: int, index: np.ndarray, origin: np.ndarray, per_year: fl
     for k in range(_MAX_EVENTS):
         if not active.size:
             break
-        gap = -np.log(rnd.uniform_open(rnd.substream(key, k), index[active])) * mean_gap
+        gap = -libm.log(rnd.uniform_open(rnd.substream(key, k), index[active])) * mean_gap
         current = current + np.maximum(np.ceil(gap), 1.0)
         hit = current <= horizon[active]
         active, current = active[hit], current[hit]
@@ -193,7 +194,7 @@ def correction_times(rows: Rows, name: str, model: ChangeModel) -> np.ndarray:
 
 
 def delay_micros(delay: Delay, key: int, index: np.ndarray) -> np.ndarray:
-    hours = delay.median * np.exp(delay.sigma * rnd.standard_normal(key, index))
+    hours = delay.median * libm.exp(delay.sigma * rnd.standard_normal(key, index))
     hours = np.clip(hours, delay.min, delay.max if delay.max is not None else np.inf)
     return np.maximum(np.rint(hours * MICROS_PER_HOUR).astype(np.int64), 1)
 
@@ -251,7 +252,7 @@ def _stepped(column: ColumnBase, model: ChangeModel, rows: Rows, key: int, base:
     for k in range(1, int(found.max(initial=0)) + 1):
         where = np.flatnonzero(found >= k)
         z = rnd.standard_normal(rnd.stream_key(key, "step", k), rows.index[where])
-        moved = np.clip(values[where] * np.exp(step.sigma * z), low, high)
+        moved = np.clip(values[where] * libm.exp(step.sigma * z), low, high)
         values[where] = moved if digits is None else np.clip(np.round(moved, digits), low, high)
     return values
 
@@ -284,7 +285,7 @@ def waiting_time(column: WaitingTimeColumn, rows: Rows, key: int) -> Values:
     """The event time of each row (NEVER for rows without the event); see schemas/history.py."""
     start = micros(rows.get(column.start), rows.spec.columns[column.start]) if column.start else _origins(rows)
     if column.per_year is not None:
-        gap = -np.log(rnd.uniform_open(key, rows.index)) * (MICROS_PER_YEAR / column.per_year)
+        gap = -libm.log(rnd.uniform_open(key, rows.index)) * (MICROS_PER_YEAR / column.per_year)
         return start + np.maximum(np.minimum(np.ceil(gap), 2.0**62), 1.0).astype(np.int64)
     assert column.after is not None
     taken = rnd.uniform(rnd.substream(key, 1), rows.index) < (column.p if column.p is not None else 1.0)
