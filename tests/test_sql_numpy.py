@@ -125,3 +125,72 @@ def test_catalogue_expressions_match_polars(dataset: str, scale: float) -> None:
                 assert fast.filter(fast.is_valid()).equals(reference.filter(reference.is_valid())), name
     hot = {"weather": "hourly.temperature_c", "market": "quotes.spread_bps", "sensors": "readings.clean_value", "ecommerce": "order_items.line_total"}
     assert hot[dataset] in taken
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["x / SQRT(8.0 + 1)", "x / SQRT(10)", "(8.0 + 1) * x", "x * (0.25 - 1) + i", "(CAST(i AS DOUBLE) + 0.5) / n"],
+)
+def test_literals_fold_as_polars_folds_them(sql: str) -> None:
+    """Decimal literals add up exactly (8.0 + 1 is 9.0), SQRT of a literal is a constant that divides by its
+    reciprocal, as Polars computes them."""
+    assert _same(_polars(sql), _numpy(sql))
+
+
+STRINGS = pa.array(RNG.choice(["spike", "stuck", "drift", "it's"], N)).dictionary_encode()
+DAYS = RNG.integers(-1000, 30000, N).astype(np.int32)
+
+
+def _both(sql: str, column_type: str = "float64") -> tuple[object, object]:
+    """(numpy's, Polars') values of `sql` for a column of `column_type`, over x, b, s (dictionary strings), d (dates)."""
+    class FakeRows:  # what derived.numpy_expr / polars_expr read of a batch
+        def __init__(self) -> None:
+            self.spec = type("Spec", (), {"columns": {name: ExprColumn(type=kind, gen="expr", expr="1") for name, kind in
+                                                      {"x": "float64", "b": "bool", "s": "string", "d": "date"}.items()}})()
+
+        def get(self, name: str) -> object:
+            return {"x": COLUMNS["x"], "b": COLUMNS["b"], "s": STRINGS, "d": DAYS}[name]
+
+        def __len__(self) -> int:
+            return N
+
+    column = ExprColumn(type=column_type, gen="expr", expr=sql, nullable=True)
+    expression = parse_expression(sql)
+    fast = derived.numpy_expr(column, expression, FakeRows())  # type: ignore[arg-type]
+    return fast, derived.polars_expr(column, expression, FakeRows())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "sql, column_type",
+    [
+        ("CASE s WHEN 'spike' THEN 1 WHEN 'stuck' THEN 2 ELSE 5 END", "int32"),
+        ("CASE s WHEN 'spike' THEN 0.15 WHEN 'it''s' THEN 0.7 ELSE 6 END", "float64"),  # Decimal, cast by Arrow
+        ("CASE WHEN s = 'drift' THEN x WHEN s <> 'stuck' THEN 60 + 180 * x ELSE 15 END", "float64"),
+        ("CASE WHEN b THEN s ELSE NULL END", "string"),
+        ("CASE s WHEN 'spike' THEN 'up' WHEN 'drift' THEN s ELSE NULL END", "string"),
+        ("CAST(d AS BIGINT)", "int64"),
+        ("ROUND((CASE s WHEN 'spike' THEN 8 WHEN 'stuck' THEN 7.5 ELSE 6 END) + x, 2)", "float64"),
+    ],
+)
+def test_string_and_date_inputs_match_polars(sql: str, column_type: str) -> None:
+    fast, reference = _both(sql, column_type)
+    assert fast is not None, f"{sql} went to Polars"
+    if isinstance(reference, np.ndarray):
+        assert isinstance(fast, np.ndarray) and fast.dtype == reference.dtype
+        assert np.array_equal(fast.view(np.uint8), reference.view(np.uint8))
+    else:
+        assert isinstance(fast, pa.Array) and fast.type == reference.type and fast.equals(reference)
+
+
+def test_transcendental_functions_are_the_c_librarys_on_every_cpu() -> None:
+    """numpy's AVX-512 exp/log/log10/power differ from the C library's in the last bit; generation/libm.py's
+    values are the C library's (Python's math module), whatever the CPU."""
+    import math
+
+    from dataset_generator.generation import libm
+
+    values = RNG.uniform(0.001, 50, 20_000)
+    for ours, theirs in [(libm.exp, math.exp), (libm.log, math.log), (libm.log10, math.log10), (libm.log1p, math.log1p), (libm.cos, math.cos)]:
+        assert np.array_equal(ours(values), np.array([theirs(v) for v in values]))
+    assert np.array_equal(libm.power(values, 0.37), np.array([math.pow(v, 0.37) for v in values]))
+    assert libm.exp(1.0) == math.e and libm.log(np.array([[1.0]])).shape == (1, 1)

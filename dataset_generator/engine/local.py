@@ -8,7 +8,6 @@ table size.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import signal
 import threading
@@ -17,7 +16,6 @@ from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
@@ -82,6 +80,9 @@ class LocalEngine:
             pool: Executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataset-generator")
             _drive(pool, lambda task: pool.submit(write_task, context, task), tasks, workers, None, on_file)
             return
+        import multiprocessing  # with the process pool: 30-70 ms of imports a thread run never needs
+        from concurrent.futures import ProcessPoolExecutor
+
         process_context = replace(context, vocabularies=loaded_pools())
         # This process is one of the workers: N workers cost N - 1 extra interpreters, not N.
         # spawn, not fork: Polars, deltalake and DuckDB are not fork-safe once the parent has used them.

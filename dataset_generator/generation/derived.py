@@ -75,7 +75,7 @@ def numpy_expr(column: ExprColumn, expression: Expression, rows: Rows) -> Values
         return None
     try:
         inputs = {name: column_value(rows.get(name), rows.spec.columns[name].type) for name in expression.columns}
-        result = evaluate(expression.tree, inputs)
+        result = evaluate(expression.tree, inputs, decimals_as_float=column.type == "float64")
     except Unsupported:
         return None
     if (result.kind == "str") != (column.type == "string"):

@@ -10,9 +10,15 @@ tests/test_sql_numpy.py, against Polars itself, and by the golden hashes):
   Polars compute in decimals: unsupported), PI();
 - + - * on numbers; / as true division, except that Polars turns `x / literal` into `x * (1 / literal)`;
   a literal 0 next to + or - is unsupported (Polars simplifies `x + 0` and `0 - x`);
-- comparisons, AND, OR, NOT; CASE (searched or simple) with numeric, NULL or string-literal results;
+- comparisons, AND, OR, NOT; CASE (searched or simple) with numeric, NULL, string-literal or string-column
+  results; a CASE of literals only is Polars' Int32 (integers) or Decimal (with a decimal: exact mantissas);
+- string columns without nulls (plain or dictionary-encoded) only compared with a string literal (= <>, and
+  the simple CASE), or as CASE results; dates only cast to BIGINT or INT (days since the epoch);
+- + - * of two literals one of which is a decimal fold exactly (8.0 + 1 is 9.0), SQRT of a literal is a
+  constant (x / SQRT(9.0) is x * (1 / 3.0), as Polars computes it);
 - CAST to DOUBLE, BIGINT, INT; ABS, SIGN, ROUND, CEIL, FLOOR, EXP, LN, COS, SQRT, POWER with a whole
-  exponent 1-9 (Polars multiplies left to right), GREATEST, LEAST, MOD of integers.
+  exponent 1-9 (Polars multiplies left to right), GREATEST, LEAST, MOD of integers. EXP, LN and COS are the
+  C library's (generation/libm.py), as Polars' are, on every CPU.
 
 NaN inputs to comparisons, GREATEST/LEAST and SIGN, casts out of range and ties of 0.0 with -0.0 in
 GREATEST/LEAST raise `Unsupported` at run time (Polars orders NaN and signed zeros its own way).
@@ -22,56 +28,40 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from ..schemas.sql_tree import Binary, Call, Case, Cast, ColumnRef, Literal, Node, Unary
+from . import libm
+from .sql_values import (
+    EXACT_LIMIT,
+    OPAQUE,
+    SCALARS,
+    Unsupported,
+    Value,
+    as_float,
+    bound,
+    decimal_case,
+    equal_strings,
+    fold_decimals,
+    mantissa,
+    no_nan,
+    string_case,
+    to_float,
+)
+from .sql_values import (
+    column_value as column_value,  # the evaluator's input, re-exported for derived.py
+)
 
 
-class Unsupported(Exception):
-    """The expression (or this batch's inputs) is outside the subset: let Polars evaluate it."""
-
-
-# Kinds of value: arrays of integers ("int"), float64 ("float"), bool ("bool"), exact decimals ("exact": what
-# Polars makes of a decimal literal and an integer column with + - *); Polars' dynamic integer literals
-# ("dyn"), decimal literals ("dec"), float64 constants ("const", PI()); string literals ("str").
-@dataclass(frozen=True)
-class Value:
-    kind: str
-    data: Any  # an array, or the literal's int, float or str
-    nulls: np.ndarray | None = None  # CASE with a NULL branch: the rows that are null
-    scale: int = 0  # "exact": int64 mantissas of decimals with this many digits after the point
-    text: str | None = None  # "dec": the literal as written (unsigned)
-
-    @property
-    def array(self) -> np.ndarray:
-        assert isinstance(self.data, np.ndarray)
-        return self.data
-
-
-_NUMPY_KINDS = {"int8": "int", "int16": "int", "int32": "int", "int64": "int", "float64": "float", "bool": "bool"}
-_SCALARS = ("dyn", "dec", "const")
-
-
-def column_value(values: np.ndarray | pa.Array, column_type: str) -> Value:
-    """An input column as the evaluator reads it (the numpy dtype Polars would see from its Arrow form)."""
-    kind = _NUMPY_KINDS.get(column_type)
-    if kind is None:
-        raise Unsupported(column_type)
-    if isinstance(values, pa.Array):
-        if values.null_count or str(values.type) != ("double" if column_type == "float64" else column_type):
-            raise Unsupported("an Arrow input")
-        values = values.to_numpy(zero_copy_only=False)
-    if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
-        raise Unsupported("not a numeric array")
-    return Value(kind, values.astype(np.bool_ if kind == "bool" else np.dtype(column_type), copy=False))
-
-
-def evaluate(node: Node, columns: Mapping[str, Value]) -> Value:
+def evaluate(node: Node, columns: Mapping[str, Value], decimals_as_float: bool = False) -> Value:
     """The value of `node` over the rows of `columns`.
+
+    Args:
+        decimals_as_float: the result goes into a float64 column, so an exact decimal result (Polars' Decimal,
+            which derived.py casts with Arrow) is returned as that cast's float64 values: Arrow multiplies the
+            mantissa by 10^-scale (not a division, as Polars' own cast inside an expression: see to_float).
 
     Raises:
         Unsupported: outside the subset (Polars evaluates it instead).
@@ -81,8 +71,10 @@ def evaluate(node: Node, columns: Mapping[str, Value]) -> Value:
             result = _case(node, columns) if isinstance(node, Case) else _eval(node, columns)
     except (OverflowError, TypeError, ValueError) as exc:  # e.g. a literal beyond an int8 column's range
         raise Unsupported(str(exc)) from None
-    if result.kind in _SCALARS or result.kind == "exact":
-        raise Unsupported("a constant or a decimal result")
+    if result.kind == "exact" and decimals_as_float:
+        result = Value("float", result.array.astype(np.float64) * 10.0**-result.scale, result.nulls)
+    if result.kind in SCALARS or result.kind in OPAQUE or result.kind == "exact":
+        raise Unsupported("a constant, a decimal, a string column or a date as the result")
     if any(result.data is value.data for value in columns.values()):
         return Value(result.kind, result.array.copy(), result.nulls)  # a column as it is: a new array, as Polars'
     return result
@@ -152,99 +144,60 @@ def _binary(op: str, left: Value, right: Value) -> Value:
             raise Unsupported(f"{op} of non-booleans")
         return Value("bool", (left.array & right.array) if op == "AND" else (left.array | right.array))
     kinds = {left.kind, right.kind}
+    if "strs" in kinds and kinds <= {"strs", "str"} and op in ("=", "<>") and kinds != {"strs"}:
+        strings, literal = (left, right) if left.kind == "strs" else (right, left)
+        equal = equal_strings(strings.data, str(literal.data))
+        return Value("bool", equal if op == "=" else ~equal)
+    if kinds & set(OPAQUE):
+        raise Unsupported(f"{left.kind} {op} {right.kind}")
+    if kinds <= {"dyn", "dec"} and "dec" in kinds and op in _ARITHMETIC:
+        return fold_decimals(op, left, right)
     if "exact" in kinds or ("dec" in kinds and "int" in kinds):
         return _exact(op, left, right)
-    if kinds & {"bool", "str"} or (left.kind in _SCALARS and right.kind in _SCALARS and op not in _COMPARE):
+    if kinds & {"bool", "str"} or (left.kind in SCALARS and right.kind in SCALARS and op not in _COMPARE):
         if not (op == "*" and kinds == {"dyn", "const"}):  # 2 * PI(): Polars folds it to the float64 product
             raise Unsupported(f"{left.kind} {op} {right.kind}")
         return Value("const", float(left.data) * float(right.data))
-    if left.kind in _SCALARS and right.kind in _SCALARS:
+    if left.kind in SCALARS and right.kind in SCALARS:
         raise Unsupported("a comparison of constants")
     if op in _COMPARE:
-        _no_nan(left, right)
+        no_nan(left, right)
         return Value("bool", _COMPARE[op](left.data, right.data))
-    if op in ("+", "-") and any(value.kind in _SCALARS and value.data == 0 for value in (left, right)):
+    if op in ("+", "-") and any(value.kind in SCALARS and value.data == 0 for value in (left, right)):
         raise Unsupported("0 next to + or - (Polars simplifies it)")
     kind = "float" if kinds & {"float", "dec", "const"} else "int"
     if op in _ARITHMETIC:
         return Value(kind, _ARITHMETIC[op](left.data, right.data))
     if op == "/":
-        if right.kind in _SCALARS:
-            if right.data == 0 or right.kind == "const":
-                raise Unsupported("a division by a zero or constant literal")
-            return Value("float", np.multiply(_as_float(left), 1.0 / float(right.data)))
-        return Value("float", np.true_divide(_as_float(left), _as_float(right)))
+        if right.kind in SCALARS:  # a literal or a constant expression (SQRT(9.0)): Polars multiplies by 1 / c
+            if right.data == 0 or (right.kind == "const" and not right.folded):
+                raise Unsupported("a division by zero or by PI()")
+            return Value("float", np.multiply(as_float(left), 1.0 / float(right.data)))
+        return Value("float", np.true_divide(as_float(left), as_float(right)))
     raise Unsupported(op)
-
-
-# Exact decimals stay below 2^53, so that their float64 value (mantissa / 10^scale) is Polars' conversion.
-_EXACT_LIMIT = 2**53
 
 
 def _exact(op: str, left: Value, right: Value) -> Value:
     """Decimal arithmetic as Polars does it (an integer column next to a decimal literal, + - * only), exact in
     int64 mantissas; next to a float, a decimal becomes its float64 value."""
     if {left.kind, right.kind} & {"float", "const"} and op in _ARITHMETIC:
-        return _binary(op, _to_float(left), _to_float(right))
+        return _binary(op, to_float(left), to_float(right))
     if op not in _ARITHMETIC or not {left.kind, right.kind} <= {"exact", "int", "dyn", "dec"}:
         raise Unsupported(f"decimal {op}")
-    (a, a_scale), (b, b_scale) = _mantissa(left), _mantissa(right)
+    (a, a_scale), (b, b_scale) = mantissa(left), mantissa(right)
     if op == "*":
         scale, a_factor, b_factor = a_scale + b_scale, 1, 1
-        bound = _bound(a) * _bound(b)
+        largest = bound(a) * bound(b)
     else:
         scale = max(a_scale, b_scale)
         a_factor, b_factor = 10 ** (scale - a_scale), 10 ** (scale - b_scale)
-        bound = _bound(a) * a_factor + _bound(b) * b_factor
-    if scale > 15 or bound >= _EXACT_LIMIT:  # int64 never overflows, and the float64 value stays exact
+        largest = bound(a) * a_factor + bound(b) * b_factor
+    if scale > 15 or largest >= EXACT_LIMIT:  # int64 never overflows, and the float64 value stays exact
         raise Unsupported("a decimal beyond float64's exact integers")
     if op == "*":
         return Value("exact", np.asarray(np.multiply(a, b), dtype=np.int64), scale=scale)
     data = _ARITHMETIC[op](np.multiply(a, a_factor), np.multiply(b, b_factor))
     return Value("exact", np.asarray(data, dtype=np.int64), scale=scale)
-
-
-def _bound(number: np.ndarray | int) -> int:
-    if isinstance(number, np.ndarray):
-        return int(np.abs(number).max()) if len(number) else 0
-    return abs(number)
-
-
-def _mantissa(value: Value) -> tuple[np.ndarray | int, int]:
-    if value.kind == "exact":
-        return value.array, value.scale
-    if value.kind == "int":
-        if value.array.dtype == np.uint64:
-            raise Unsupported("uint64 decimals")
-        return value.array.astype(np.int64), 0
-    if value.kind == "dyn":
-        return int(value.data), 0
-    text = value.text
-    if text is None or not all(part.isdigit() for part in text.split(".", 1)) or "." not in text:
-        raise Unsupported("a decimal literal with an exponent")
-    whole, fraction = text.split(".")
-    sign = -1 if float(value.data) < 0 else 1
-    return sign * int(whole + fraction), len(fraction)
-
-
-def _to_float(value: Value) -> Value:
-    if value.kind == "exact":
-        return Value("float", value.array.astype(np.float64) / 10.0**value.scale)
-    if value.kind == "int":
-        return Value("float", value.array.astype(np.float64))
-    return value
-
-
-def _as_float(value: Value) -> np.ndarray | float:
-    if isinstance(value.data, np.ndarray):
-        return value.data.astype(np.float64, copy=False)
-    return float(value.data)
-
-
-def _no_nan(*values: Value) -> None:
-    for value in values:
-        if value.kind == "float" and np.isnan(value.array).any():
-            raise Unsupported("NaN input (Polars orders NaN above every number)")
 
 
 def _call(name: str, args: list[Value]) -> Value:
@@ -270,6 +223,8 @@ def _call(name: str, args: list[Value]) -> Value:
         if digits.kind != "dyn" or int(digits.data) < 0 or len(args) > 2:
             raise Unsupported("ROUND to a non-literal")
         return Value("float", np.round(args[0].array, int(digits.data)))
+    if name == "SQRT" and len(args) == 1 and args[0].kind in ("dyn", "dec") and float(args[0].data) >= 0:
+        return Value("const", float(np.sqrt(np.float64(args[0].data))), folded=True)  # IEEE: correctly rounded
     if len(args) != 1 or args[0].kind not in ("int", "float"):
         raise Unsupported(name)
     value = args[0]
@@ -278,7 +233,7 @@ def _call(name: str, args: list[Value]) -> Value:
     if value.kind != "float" and name in ("SIGN", "CEIL", "CEILING", "FLOOR"):
         raise Unsupported(f"{name} of an integer")
     if name == "SIGN":
-        _no_nan(value)
+        no_nan(value)
         return Value("float", np.where(value.array == 0, value.array, np.sign(value.array)))  # keeps -0.0
     unary = _FLOAT_FUNCTIONS.get(name)
     if unary is None:
@@ -287,7 +242,7 @@ def _call(name: str, args: list[Value]) -> Value:
 
 
 _FLOAT_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "CEIL": np.ceil, "CEILING": np.ceil, "FLOOR": np.floor, "EXP": np.exp, "LN": np.log, "COS": np.cos, "SQRT": np.sqrt,
+    "CEIL": np.ceil, "CEILING": np.ceil, "FLOOR": np.floor, "EXP": libm.exp, "LN": libm.log, "COS": libm.cos, "SQRT": np.sqrt,
 }  # fmt: skip
 
 
@@ -297,7 +252,7 @@ def _extreme(name: str, args: list[Value]) -> Value:
         raise Unsupported(f"{name} of {kinds}")
     if "dec" in kinds and "float" not in kinds:
         raise Unsupported(f"{name} of integers and decimals")
-    _no_nan(*args)
+    no_nan(*args)
     pick = np.maximum if name == "GREATEST" else np.minimum
     result = args[0].data
     for arg in args[1:]:
@@ -314,6 +269,8 @@ _CASTS: dict[str, Any] = {"DOUBLE": np.float64, "FLOAT8": np.float64, "DOUBLE PR
 
 def _cast(value: Value, type_name: str) -> Value:
     target = _CASTS.get(type_name)
+    if value.kind == "date" and target in (np.int64, np.int32):
+        return Value("int", value.array.astype(target))  # days since the epoch, as Polars casts a Date
     if target is None or value.kind not in ("int", "float", "bool"):
         raise Unsupported(f"CAST of {value.kind} AS {type_name}")
     if target is np.float64:
@@ -338,13 +295,15 @@ def _case(node: Case, columns: Mapping[str, Value]) -> Value:
     nulls = [isinstance(branch, Literal) and branch.sql == "NULL" for branch in branches]
     values = [None if null else _eval(branch, columns) for branch, null in zip(branches, nulls, strict=True)]
     kinds = {value.kind for value in values if value is not None}
-    if kinds == {"str"}:
-        if any(nulls):
-            raise Unsupported("a string CASE with NULL")
-        texts = [str(value.data) for value in values if value is not None]
-        labels = list(dict.fromkeys(texts))
-        picks = np.select(conditions, [labels.index(text) for text in texts[:-1]], labels.index(texts[-1]))
-        return Value("str", pa.array(labels, type=pa.string()).take(pa.array(picks.astype(np.int32))))
+    if kinds and kinds <= {"str", "strs"}:
+        return string_case(conditions, values)
+    if kinds and kinds <= {"dyn", "dec"} and not any(nulls):
+        literals = [value for value in values if value is not None]
+        if "dec" in kinds:
+            return decimal_case(conditions, literals)
+        # Integer literals only: Polars materialises them as Int32 (each is below 2^31, see _literal).
+        picked = np.select(conditions, [int(value.data) for value in literals[:-1]], int(literals[-1].data))
+        return Value("int", np.broadcast_to(picked.astype(np.int32), conditions[0].shape).copy())
     if not kinds or kinds - {"int", "float", "dyn", "dec", "const"} or not kinds & {"int", "float"}:
         raise Unsupported(f"CASE results of kinds {kinds}")
     if "dec" in kinds and "float" not in kinds:
