@@ -113,3 +113,52 @@ def test_long_random_walk_is_identical_across_chunkings_and_workers(tmp_path: Pa
     table = pa.concat_tables([pq.read_table(path) for path in sorted((tmp_path / "out-1-65536" / "ticks").glob("*.parquet"))])
     price, following = table["price"].to_numpy(), table["next"].to_numpy()
     assert np.array_equal(price[2:], following[:-2])  # each walk continues exactly where its previous step ended
+
+
+@pytest.mark.parametrize("dataset", ["weather", "sensors", "market"])
+def test_children_kept_for_their_parents_aggregates_are_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset: str) -> None:
+    """Child columns made for the parents' aggregates and kept for the child table's batches
+    (generation/child_values.py) give the bytes of a run that computes them again: with the store off,
+    and with it on at 1 and 2 thread workers and a chunk size that cuts the kept ranges."""
+    from dataset_generator.generation import child_values
+
+    recalled: list[int] = []
+    real_recall = child_values.ChildValueStore.recall
+
+    def counting(self: child_values.ChildValueStore, table: str, first: int, stop: int) -> dict:
+        found = real_recall(self, table, first, stop)
+        recalled.append(len(found))
+        return found
+
+    monkeypatch.setattr(child_values.ChildValueStore, "recall", counting)
+
+    def run(name: str, store_bytes: int, workers: int, chunk_rows: int) -> dict[str, str]:
+        monkeypatch.setattr(child_values, "STORE_BYTES", store_bytes)
+        writer = create_writer("parquet", output_uri=str(tmp_path / name), options=WriterOptions(file_rows_target=4_000, compression="zstd"))
+        scale = {"weather": 0.01, "sensors": 0.002, "market": 0.01}[dataset]
+        generate(dataset, writer, scale=scale, seed=5, workers=workers, chunk_rows=chunk_rows)
+        return file_digests(tmp_path / name)
+
+    without = run("off", 0, 2, 131_072)
+    assert not any(recalled)
+    assert run("on-1", 64 * 2**20, 1, 131_072) == without
+    assert any(recalled), "the store was never read: the test would prove nothing"
+    assert run("on-2-cut", 64 * 2**20, 2, 1_000) == without
+
+
+def test_parents_first_runs_each_child_file_after_its_parents() -> None:
+    from dataset_generator.api import plan_dataset
+    from dataset_generator.generation.child_values import parents_first
+
+    plan = plan_dataset("weather", WriterOptions(file_rows_target=4_000), scale=0.01, seed=5)
+    runtime = plan.runtime
+    tasks = plan.tasks
+    for lead in (0, 1, 2):
+        ordered = parents_first(runtime.spec, lambda child, row: int(runtime.parent_of(child, np.array([row]))[0]), tasks, lead)
+        assert sorted(map(id, ordered)) == sorted(map(id, tasks))  # the same tasks, each once
+        position = {id(task): at for at, task in enumerate(ordered)}
+        daily = [task for task in tasks if task.table == "daily"]
+        for task in (task for task in tasks if task.table == "hourly"):
+            parent_row = int(runtime.parent_of("hourly", np.array([task.first_row]))[0])
+            holder = next(parent for parent in daily if parent.first_row <= parent_row < parent.first_row + parent.rows)
+            assert position[id(holder)] < position[id(task)]

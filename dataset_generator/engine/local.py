@@ -23,8 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+import numpy as np
+
 from ..contracts import FileInfo, FileTask
 from ..errors import DatasetGeneratorError
+from ..generation.child_values import parents_first
 from ..generation.vocab import install_pools, loaded_pools
 from .base import FileDone, WorkerContext, task_failure, write_task
 
@@ -72,11 +75,14 @@ class LocalEngine:
     def run(self, context: WorkerContext, tasks: Sequence[FileTask], on_file: FileDone) -> None:
         workers = self.worker_count(sum(task.rows for task in tasks))
         if workers <= 1 or len(tasks) <= 1:
-            for task in tasks:
+            for task in _parents_first(context, tasks, 0):
                 _run_here(context, task, on_file)
             return
         context.runtime.warm_vocabularies()  # before any worker starts: pools are built once, not raced
         if self.worker_type == "thread":
+            # Threads share the process's store of children made for their parents' aggregates: run a child
+            # file soon after its parents' (generation/child_values.py), `workers - 1` parent files behind.
+            tasks = _parents_first(context, tasks, workers - 1)
             pool: Executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataset-generator")
             _drive(pool, lambda task: pool.submit(write_task, context, task), tasks, workers, None, on_file)
             return
@@ -98,6 +104,11 @@ class LocalEngine:
                 return processes.submit(_run_in_worker, task)
 
         _drive(processes, submit, tasks, workers - 1, context, on_file)
+
+
+def _parents_first(context: WorkerContext, tasks: Sequence[FileTask], lead: int) -> list[FileTask]:
+    runtime = context.runtime
+    return parents_first(runtime.spec, lambda child, row: int(runtime.parent_of(child, np.array([row]))[0]), tasks, lead)
 
 
 def _run_here(context: WorkerContext, task: FileTask, on_file: FileDone) -> None:

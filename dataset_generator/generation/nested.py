@@ -58,6 +58,9 @@ class ElementRows:
     def versioned(self, key: int) -> int:
         return self._rows.versioned(key)
 
+    def shareable_values(self) -> dict[str, Values] | None:
+        return None  # elements of nested lists, not a table's rows
+
     @property
     def parent_index(self) -> np.ndarray:
         raise TypeError("a list element has no parent row")  # unreachable: nested kinds never ask

@@ -13,6 +13,7 @@ from ..schemas.base import ColumnBase
 from ..schemas.dataset import DatasetSpec
 from ..schemas.text import FakerColumn
 from . import random as rnd
+from .child_values import ChildValueStore
 from .children import PARENT_BLOCK_ROWS, block_counts
 from .columns import generate_column
 from .convert import Values, column_arrow_type, to_arrow, to_numpy
@@ -64,7 +65,7 @@ class DatasetRuntime:
     def __getstate__(self) -> dict[str, Any]:
         # Block prefixes and whole small tables are cheap to recompute and large to ship: a worker builds its own.
         state = self.__dict__.copy()
-        state["memo"] = {name: value for name, value in self.memo.items() if name not in ("block_prefix", "whole_tables")}
+        state["memo"] = {name: value for name, value in self.memo.items() if name not in ("block_prefix", "whole_tables", "child_values")}
         return state
 
     def key(self, table: str, column: str) -> int:
@@ -219,6 +220,10 @@ class DatasetRuntime:
         """The rows [first_row, first_row + n_rows) of `table` that the view selects, at its as-of time."""
         index = np.arange(first_row, first_row + n_rows, dtype=np.int64)
         rows = self.rows(table, index)
+        store: ChildValueStore | None = self.memo.get("child_values")
+        if store is not None and rows.shareable_values() is not None:
+            # Columns generated for the parents' aggregates (generation/child_values.py): the same values.
+            rows._values.update(store.recall(table, first_row, first_row + n_rows))
         if self.filters(table):
             keep = self.selected(rows)
             if not keep.all():
@@ -278,6 +283,10 @@ class RowSet:
         """A random key of these rows' version of their changing values (the key itself at version 0)."""
         return key
 
+    def shareable_values(self) -> dict[str, Values] | None:
+        as_of = self.as_of
+        return self._values if isinstance(as_of, int) and as_of == self.runtime.default_as_of else None
+
     def version_rows(self, positions: np.ndarray, group: str, version: int) -> RowSet:
         return VersionRows(self, positions, group, version)
 
@@ -309,6 +318,9 @@ class VersionRows(RowSet):
     def versioned(self, key: int) -> int:
         return version_key(key, self.version)
 
+    def shareable_values(self) -> dict[str, Values] | None:
+        return None  # a version's values are not the rows' own
+
     def get(self, column: str) -> Values:
         spec = self.spec.columns[column]
         if spec.changes is None or spec.changes.kind != "redraw" or group_of(column, spec.changes) != self._group:
@@ -329,6 +341,9 @@ class AtTimeRows(RowSet):
         super().__init__(self_runtime(source), source.table, source.index[positions], None, as_of)
         self._source = source
         self._positions = positions
+
+    def shareable_values(self) -> dict[str, Values] | None:
+        return None  # read at other times
 
     def get(self, column: str) -> Values:
         values = self._values.get(column)

@@ -18,6 +18,7 @@ from ..schemas.structure import (
     RoundRobinColumn,
 )
 from . import random as rnd
+from .child_values import ChildValueStore, kept_columns
 from .convert import Values, to_numpy
 from .layout import TimeLayout
 from .links import parent_rows, share_parents, spread
@@ -125,10 +126,25 @@ def _aggregate_all(rows: Rows, table: str, extra: set[tuple[str, str, int | None
         for source, agg, digits in order:
             values = to_numpy(children.get(source)).astype(np.float64)
             parts[(source, agg, digits)].append(_reduce(values, group_counts, agg))
+        _keep_children(rows, table, children, child_index)
     for source, agg, digits in order:
         result = _rounded(np.concatenate(parts[(source, agg, digits)]) if parts[(source, agg, digits)] else np.zeros(0), digits)
         missing = np.isnan(result)
         results[(table, source, agg, digits)] = pa.array(result, type=pa.float64(), mask=missing) if missing.any() else result
+
+
+def _keep_children(parents: Rows, table: str, children: Rows, child_index: np.ndarray) -> None:
+    """Keep the children's columns for the child table's own batches (generation/child_values.py), when the
+    parents and children are plain rows at the run's as-of time and the children a contiguous range."""
+    computed = children.shareable_values()
+    if not len(child_index) or computed is None or parents.shareable_values() is None:
+        return
+    first = int(child_index[0])
+    if int(child_index[-1]) - first + 1 != len(child_index):
+        return
+    runtime = parents.runtime
+    store: ChildValueStore = runtime.memo.setdefault("child_values", ChildValueStore())
+    store.remember(table, first, {name: computed[name] for name in kept_columns(runtime.spec, table, computed)})
 
 
 def _parent_groups(counts: np.ndarray) -> list[tuple[int, int]]:

@@ -189,8 +189,13 @@ def correction_times(rows: Rows, name: str, model: ChangeModel) -> np.ndarray:
     assert model.p is not None and model.after is not None
     key = events_key(rows, name, model)
     wrong = rnd.uniform(rnd.substream(key, 1), rows.index) < model.p
-    created = _origins(rows)
-    return np.where(wrong, created + delay_micros(model.after, rnd.substream(key, 2), rows.index), NEVER)
+    times = np.full(len(rows), NEVER, dtype=np.int64)
+    # Delays are drawn for the few wrong rows only: each is a pure function of (key, row), so the same values.
+    where = np.flatnonzero(wrong)
+    if len(where):
+        created = np.broadcast_to(np.asarray(_origins(rows), dtype=np.int64), (len(rows),))
+        times[where] = created[where] + delay_micros(model.after, rnd.substream(key, 2), rows.index[where])
+    return times
 
 
 def delay_micros(delay: Delay, key: int, index: np.ndarray) -> np.ndarray:
