@@ -45,34 +45,65 @@ def print_catalog(writer: TableWriter) -> None:
 
 
 class Progress:
-    """A click progress bar per table on a terminal: rows written of rows planned, and the overall rate."""
+    """A click progress bar per table on a terminal: rows written of rows planned, and the overall rate.
+
+    Files of several tables finish interleaved (the engine runs a child table's files next to its parents'):
+    one bar is shown at a time, the others' rows are counted and shown when their turn comes, in the order the
+    tables first finished a file; a table's turn ends with its last planned file."""
 
     def __init__(self) -> None:
         self.planned: dict[str, int] = {}
+        self.planned_files: dict[str, int] = {}
         self.bar: Any = None  # click's ProgressBar: its class is private (click._termui_impl)
         self.table: str | None = None
         self.rows = 0
         self.started = time.perf_counter()
+        self.done_rows: dict[str, int] = {}
+        self.done_files: dict[str, int] = {}
+        self.shown_rows = 0
+        self.turns: list[str] = []  # tables in the order their bars are shown
+        self._last: str | None = None  # the table whose bar was closed last
 
     def on_plan(self, plan: Plan) -> None:
         self.planned = {table.name: table.rows for table in plan.tables}
+        self.planned_files = {table.name: len(table.files) for table in plan.tables}
 
     def __call__(self, task: FileTask, info: FileInfo) -> None:
-        if task.table != self.table:
-            self.finish()
-            self.table = task.table
-            self.bar = click.progressbar(
-                length=max(self.planned.get(task.table, 0), 1), label=f"{task.table:<16}", width=24,
-                file=sys.stderr, show_eta=False, item_show_func=self._rate,
-            )  # fmt: skip
-            self.bar.__enter__()
         self.rows += info.rows
-        self.bar.update(info.rows, current_item=info.rows)
+        self.done_rows[task.table] = self.done_rows.get(task.table, 0) + info.rows
+        self.done_files[task.table] = self.done_files.get(task.table, 0) + 1
+        if task.table not in self.turns:
+            self.turns.append(task.table)
+        self._show(flush=False)
+
+    def _show(self, flush: bool) -> None:
+        while True:
+            if self.table is None:
+                waiting = self.turns[self.turns.index(self._last) + 1 :] if self._last is not None else self.turns
+                if not waiting:
+                    return
+                self.table = waiting[0]
+                self.shown_rows = 0
+                self.bar = click.progressbar(
+                    length=max(self.planned.get(self.table, 0), 1), label=f"{self.table:<16}", width=24,
+                    file=sys.stderr, show_eta=False, item_show_func=self._rate,
+                )  # fmt: skip
+                self.bar.__enter__()
+            table = self.table
+            new = self.done_rows.get(table, 0) - self.shown_rows
+            if new:
+                self.bar.update(new, current_item=new)
+                self.shown_rows += new
+            if not flush and self.done_files.get(table, 0) < self.planned_files.get(table, 0):
+                return
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+            self._last = table
+            self.table = None
 
     def _rate(self, _item: object) -> str:
         return f"{self.rows / max(time.perf_counter() - self.started, 1e-9):,.0f} rows/s"
 
     def finish(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
+        """Show every table's bar that has not been shown (a part of a run, a failed run), and close it."""
+        self._show(flush=True)
