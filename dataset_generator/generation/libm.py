@@ -11,69 +11,42 @@ the C library element by element on every CPU. Square roots stay numpy's (IEEE: 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import overload
+from typing import TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-
-def _vectorised(kernel: Callable[..., pa.Array]) -> Callable[[np.ndarray | float], np.ndarray | float]:
-    def apply(values: np.ndarray | float) -> np.ndarray | float:
-        array = np.asarray(values, dtype=np.float64)
-        # A fresh, writable array of the input's shape (Arrow's buffer is read-only); a scalar stays a float.
-        result = np.array(kernel(array.reshape(-1)), dtype=np.float64).reshape(array.shape)
-        return float(result) if result.ndim == 0 else result
-
-    return apply
+# A float64 array in, an array of its shape out; a number in, a float out.
+Number = TypeVar("Number", np.ndarray, float)
 
 
-_exp = _vectorised(pc.exp)
-_log = _vectorised(pc.ln)
-_log10 = _vectorised(pc.log10)
-_log1p = _vectorised(pc.log1p)
-_cos = _vectorised(pc.cos)
+def _apply(kernel: Callable[..., pa.Array], values: Number) -> Number:
+    array = np.asarray(values, dtype=np.float64)
+    # A fresh, writable array of the input's shape (Arrow's buffer is read-only); a scalar stays a float.
+    result = np.array(kernel(array.reshape(-1)), dtype=np.float64).reshape(array.shape)
+    return cast(Number, float(result) if result.ndim == 0 else result)
 
 
-@overload
-def exp(values: np.ndarray) -> np.ndarray: ...
-@overload
-def exp(values: float) -> float: ...
-def exp(values: np.ndarray | float) -> np.ndarray | float:
-    return _exp(values)
+def exp(values: Number) -> Number:
+    return _apply(pc.exp, values)
 
 
-@overload
-def log(values: np.ndarray) -> np.ndarray: ...
-@overload
-def log(values: float) -> float: ...
-def log(values: np.ndarray | float) -> np.ndarray | float:
+def log(values: Number) -> Number:
     """Natural logarithm: -inf at 0, NaN below (as numpy, without its warnings)."""
-    return _log(values)
+    return _apply(pc.ln, values)
 
 
-@overload
-def log10(values: np.ndarray) -> np.ndarray: ...
-@overload
-def log10(values: float) -> float: ...
-def log10(values: np.ndarray | float) -> np.ndarray | float:
-    return _log10(values)
+def log10(values: Number) -> Number:
+    return _apply(pc.log10, values)
 
 
-@overload
-def log1p(values: np.ndarray) -> np.ndarray: ...
-@overload
-def log1p(values: float) -> float: ...
-def log1p(values: np.ndarray | float) -> np.ndarray | float:
-    return _log1p(values)
+def log1p(values: Number) -> Number:
+    return _apply(pc.log1p, values)
 
 
-@overload
-def cos(values: np.ndarray) -> np.ndarray: ...
-@overload
-def cos(values: float) -> float: ...
-def cos(values: np.ndarray | float) -> np.ndarray | float:
-    return _cos(values)
+def cos(values: Number) -> Number:
+    return _apply(pc.cos, values)
 
 
 def power(base: np.ndarray | float, exponent: np.ndarray | float) -> np.ndarray:
