@@ -194,3 +194,44 @@ def test_table_formats_hold_the_same_rows_with_dask(
     expected = read_table_rows(duckdb_con, local, "transactions")
     assert len(expected) == 20_000
     assert read_table_rows(duckdb_con, remote, "transactions") == expected
+
+
+_order_items_written = 0  # per worker process
+
+
+class FailingAfterWriter(ParquetWriter):
+    """Writes one order_items file per worker process, then fails (in the middle of a Dask task's files)."""
+
+    def write_file(
+        self, handle: TableHandle, partition: PartitionValues, file_index: int, batches: Iterable[pa.RecordBatch], *, only_file: bool = False
+    ) -> FileInfo:
+        global _order_items_written
+        if handle.table.name == "order_items":
+            _order_items_written += 1
+            if _order_items_written >= 2:
+                raise OSError("disk full at the second file")
+        return super().write_file(handle, partition, file_index, batches, only_file=only_file)
+
+
+def test_a_dask_task_writes_several_files_and_a_failure_among_them_aborts_the_finished_ones(
+    tmp_path: Path, dask_address: str
+) -> None:
+    """Consecutive file tasks go to Dask as one task (fewer scheduler round trips), every task once and in
+    order. When a later file of one fails, the run fails with the failing file's one-line error and nothing is
+    left (the files written before it in that task are reported with the failure, and the abort removes all)."""
+    from dataset_generator.api import plan_dataset
+    from dataset_generator.engine.dask import BUNDLE_ROWS, bundles
+
+    plan = plan_dataset("ecommerce", WriterOptions(file_rows_target=FILE_ROWS), scale=0.001, seed=42)
+    grouped = bundles(plan.tasks, threads=2)
+    assert [task for bundle in grouped for task in bundle] == list(plan.tasks)  # every task once, in order
+    assert len(grouped) < len(plan.tasks) and len(grouped) >= min(len(plan.tasks), 8)
+    assert all(sum(task.rows for task in bundle[:-1]) < BUNDLE_ROWS for bundle in grouped)
+    output = tmp_path / "out"
+    writer = FailingAfterWriter(str(output), options=WriterOptions(file_rows_target=FILE_ROWS))
+    with pytest.raises(GenerationFailed) as failure:
+        generate("ecommerce", writer, scale=0.001, engine="dask", dask_address=dask_address)
+    message = str(failure.value)
+    assert "\n" not in message
+    assert "order_items" in message and "OSError: disk full at the second file" in message
+    assert not [path for path in output.rglob("*") if path.is_file()]

@@ -67,8 +67,13 @@ def write_task(context: WorkerContext, task: FileTask) -> FileInfo:
 
 def task_failure(task: FileTask, exc: BaseException) -> GenerationFailed:
     """A one-line GenerationFailed naming the table, partition and file of the task that raised `exc`."""
+    text = str(exc).strip()
+    return bundle_failure(task, type(exc).__name__, text.splitlines()[0] if text else "")
+
+
+def bundle_failure(task: FileTask, kind: str, message: str) -> GenerationFailed:
+    """task_failure from an exception's type name and first line (what a Dask task's files send back)."""
     where = f"table {task.table!r}"
     if task.partition:
         where += " partition " + "/".join(f"{name}={value}" for name, value in task.partition)
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return GenerationFailed(f"generation failed in {where}, file {task.file_index}: {type(exc).__name__}: {message}")
+    return GenerationFailed(f"generation failed in {where}, file {task.file_index}: {kind}: {message or kind}")
