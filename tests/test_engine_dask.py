@@ -111,14 +111,18 @@ class FailingParquetWriter(ParquetWriter):
 def test_a_task_that_keeps_failing_fails_the_run_and_commits_nothing(
     tmp_path: Path, dask_address: str
 ) -> None:
-    output = tmp_path / "out"
-    writer = FailingParquetWriter(str(output), options=WriterOptions(file_rows_target=FILE_ROWS))
+    _fails_and_leaves_nothing(tmp_path / "out", FailingParquetWriter, dask_address, "OSError: disk on fire")
+
+
+def _fails_and_leaves_nothing(output: Path, writer_class: type[ParquetWriter], dask_address: str, error: str) -> None:
+    """ecommerce on Dask with `writer_class` fails in order_items with a one-line `error`; nothing committed,
+    nothing staged left behind (the other tables' files were aborted too)."""
+    writer = writer_class(str(output), options=WriterOptions(file_rows_target=FILE_ROWS))
     with pytest.raises(GenerationFailed) as failure:
         generate("ecommerce", writer, scale=0.001, engine="dask", dask_address=dask_address)
     message = str(failure.value)
     assert "\n" not in message
-    assert "order_items" in message and "OSError: disk on fire" in message
-    # Nothing committed, nothing staged left behind: the other tables' files were aborted too.
+    assert "order_items" in message and error in message
     assert not list(output.rglob(SUCCESS_MARKER))
     assert not [path for path in output.rglob("*") if path.is_file()]
 
@@ -227,11 +231,4 @@ def test_a_dask_task_writes_several_files_and_a_failure_among_them_aborts_the_fi
     assert [task for bundle in grouped for task in bundle] == list(plan.tasks)  # every task once, in order
     assert len(grouped) < len(plan.tasks) and len(grouped) >= min(len(plan.tasks), 8)
     assert all(sum(task.rows for task in bundle[:-1]) < BUNDLE_ROWS for bundle in grouped)
-    output = tmp_path / "out"
-    writer = FailingAfterWriter(str(output), options=WriterOptions(file_rows_target=FILE_ROWS))
-    with pytest.raises(GenerationFailed) as failure:
-        generate("ecommerce", writer, scale=0.001, engine="dask", dask_address=dask_address)
-    message = str(failure.value)
-    assert "\n" not in message
-    assert "order_items" in message and "OSError: disk full at the second file" in message
-    assert not [path for path in output.rglob("*") if path.is_file()]
+    _fails_and_leaves_nothing(tmp_path / "out", FailingAfterWriter, dask_address, "OSError: disk full at the second file")

@@ -62,7 +62,7 @@ class Progress:
         self.done_files: dict[str, int] = {}
         self.shown_rows = 0
         self.turns: list[str] = []  # tables in the order their bars are shown
-        self._last: str | None = None  # the table whose bar was closed last
+        self._next = 0  # position in `turns` of the next bar to show
 
     def on_plan(self, plan: Plan) -> None:
         self.planned = {table.name: table.rows for table in plan.tables}
@@ -79,10 +79,9 @@ class Progress:
     def _show(self, flush: bool) -> None:
         while True:
             if self.table is None:
-                waiting = self.turns[self.turns.index(self._last) + 1 :] if self._last is not None else self.turns
-                if not waiting:
+                if self._next == len(self.turns):
                     return
-                self.table = waiting[0]
+                self.table = self.turns[self._next]
                 self.shown_rows = 0
                 self.bar = click.progressbar(
                     length=max(self.planned.get(self.table, 0), 1), label=f"{self.table:<16}", width=24,
@@ -98,7 +97,7 @@ class Progress:
                 return
             self.bar.__exit__(None, None, None)
             self.bar = None
-            self._last = table
+            self._next += 1
             self.table = None
 
     def _rate(self, _item: object) -> str:

@@ -67,8 +67,13 @@ def write_task(context: WorkerContext, task: FileTask) -> FileInfo:
 
 def task_failure(task: FileTask, exc: BaseException) -> GenerationFailed:
     """A one-line GenerationFailed naming the table, partition and file of the task that raised `exc`."""
+    return bundle_failure(task, type(exc).__name__, first_line(exc))
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text ('' for none): all of it a one-line error shows."""
     text = str(exc).strip()
-    return bundle_failure(task, type(exc).__name__, text.splitlines()[0] if text else "")
+    return text.splitlines()[0] if text else ""
 
 
 def bundle_failure(task: FileTask, kind: str, message: str) -> GenerationFailed:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..contracts import FileInfo, FileTask
 from ..errors import DatasetGeneratorError, GenerationFailed
 from ..generation.vocab import install_pools, loaded_pools
-from .base import FileDone, WorkerContext, bundle_failure, task_failure, write_task
+from .base import FileDone, WorkerContext, bundle_failure, first_line, task_failure, write_task
 from .local import default_workers
 
 if TYPE_CHECKING:
@@ -69,8 +69,7 @@ def _dask_write(context: WorkerContext, tasks: tuple[FileTask, ...]) -> list[Fil
         try:
             finished.append(write_task(context, task))
         except Exception as exc:
-            text = str(exc).strip()
-            raise BundleFailed(position, finished, type(exc).__name__, text.splitlines()[0] if text else "") from exc
+            raise BundleFailed(position, finished, type(exc).__name__, first_line(exc)) from exc
     return finished
 
 

@@ -7,7 +7,7 @@ whose rows the store covers starts from them instead of computing them a second 
 function of (seed, table, column, row), so a column read from the store is the column the batch would compute:
 the output is the same bytes with or without the store (it only saves time), and a batch the store does not
 cover computes everything as before. The local engine runs a parent's files just before its children's
-(engine/order.py) so that the store is still warm when they run.
+(`parents_first` below) so that the store is still warm when they run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..contracts import FileTask
-from ..schemas.dataset import DatasetSpec
+from ..schemas.dataset import DatasetSpec, TableSpec
 from ..schemas.keys import ChildrenSumColumn
 from ..schemas.structure import ChildrenAggColumn
 from .convert import Values
@@ -98,7 +98,7 @@ class ChildValueStore:
                 return {}
             # Each child row is in one file, read once, in order: a range read to its end is done with.
             for start, end, _ in ranges:
-                if first <= end <= stop or start <= first < end <= stop:
+                if first <= end <= stop:
                     _, _, size = self._entries.pop((table, start))
                     self._bytes -= size
         names = set(pieces[0][2]).intersection(*(set(values) for _, _, values in pieces[1:]))
@@ -124,15 +124,24 @@ def _join(parts: list[Values]) -> Values | None:
     return None
 
 
+def child_aggregates(table: TableSpec) -> list[tuple[str, str, str, int | None]]:
+    """(child table, child column, agg, round) of each aggregate `table` computes from its children's rows
+    (children_agg other than count, which needs only the counts, and children_sum)."""
+    found: list[tuple[str, str, str, int | None]] = []
+    for column in table.columns.values():
+        if isinstance(column, ChildrenAggColumn) and column.agg != "count":
+            found.append((column.table, column.column, column.agg, column.round))
+        elif isinstance(column, ChildrenSumColumn):
+            found.append((column.table, column.column, "sum", column.round))
+    return found
+
+
 def aggregated_children(spec: DatasetSpec) -> dict[str, list[str]]:
-    """Parent table -> the child tables whose columns it aggregates (children_agg other than count, children_sum)."""
+    """Parent table -> the child tables whose rows it aggregates (child_aggregates)."""
     found: dict[str, list[str]] = {}
     for name, table in spec.tables.items():
-        for column in table.columns.values():
-            if isinstance(column, ChildrenSumColumn) or (isinstance(column, ChildrenAggColumn) and column.agg != "count"):
-                kids = found.setdefault(name, [])
-                if column.table not in kids:
-                    kids.append(column.table)
+        for child in dict.fromkeys(child for child, _, _, _ in child_aggregates(table)):
+            found.setdefault(name, []).append(child)
     return found
 
 

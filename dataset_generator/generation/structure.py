@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..schemas.keys import ChildrenSumColumn
 from ..schemas.structure import (
     ChildrenAggColumn,
     ChildTimeColumn,
@@ -18,7 +17,7 @@ from ..schemas.structure import (
     RoundRobinColumn,
 )
 from . import random as rnd
-from .child_values import ChildValueStore, kept_columns
+from .child_values import ChildValueStore, child_aggregates, kept_columns
 from .convert import Values, to_numpy
 from .layout import TimeLayout
 from .links import parent_rows, share_parents, spread
@@ -106,12 +105,7 @@ def aggregate_children(rows: Rows, table: str, source: str, agg: str, digits: in
 def _aggregate_all(rows: Rows, table: str, extra: set[tuple[str, str, int | None]], results: dict[tuple[str, str, str, int | None], Values]) -> None:
     """Every aggregate this table declares over `table` (and `extra`), from one pass over the children made
     group by group: each child column computes once per group and the group's children are then dropped."""
-    wanted = set(extra)
-    for column in rows.spec.columns.values():
-        if isinstance(column, ChildrenAggColumn) and column.table == table and column.agg != "count":
-            wanted.add((column.column, column.agg, column.round))
-        elif isinstance(column, ChildrenSumColumn) and column.table == table:
-            wanted.add((column.column, "sum", column.round))
+    wanted = set(extra) | {(source, agg, digits) for child, source, agg, digits in child_aggregates(rows.spec) if child == table}
     order = sorted(wanted, key=repr)
     counts = rows.runtime.child_counts(table, rows.index)
     parts: dict[tuple[str, str, int | None], list[np.ndarray]] = {item: [] for item in order}
