@@ -108,7 +108,7 @@ def gamma(key: int, index: np.ndarray, shape: float) -> np.ndarray:
     result = np.full(index.shape, np.nan)
     for attempt in range(4):
         z = standard_normal(substream(key, 10 + attempt), index)
-        v = (1.0 + c * z) ** 3
+        v = libm.power(1.0 + c * z, 3.0)  # not `** 3`: numpy's pow is the CPU's (generation/libm.py)
         u = uniform_open(substream(key, 20 + attempt), index)
         with np.errstate(invalid="ignore", divide="ignore"):
             accept = (v > 0) & (libm.log(u) < 0.5 * z * z + d - d * v + d * libm.log(v))
@@ -117,7 +117,7 @@ def gamma(key: int, index: np.ndarray, shape: float) -> np.ndarray:
     missing = np.isnan(result)
     if missing.any():
         z = standard_normal(substream(key, 30), index[missing])
-        result[missing] = np.maximum(alpha * (1 - 1 / (9 * alpha) + z * np.sqrt(1 / (9 * alpha))) ** 3, 1e-12)
+        result[missing] = np.maximum(alpha * libm.power(1 - 1 / (9 * alpha) + z * np.sqrt(1 / (9 * alpha)), 3.0), 1e-12)
     if boost:
         result *= libm.power(uniform_open(substream(key, 40), index), 1.0 / shape)
     return result
