@@ -1,7 +1,8 @@
 """Benchmark suite: rows/s, MB/s written and peak memory of real runs, printed as a table.
 
 Every case is a separate process tree (the CLI, or a reference script), timed from start to exit, with its
-memory sampled every 50 ms: peak RSS summed over the tree, and peak PSS (shared pages counted once).
+memory sampled every 50 ms: peak RSS summed over the tree, and peak PSS (shared pages counted once; every
+250 ms). The Dask group runs in 3 interleaved rounds, each case reporting its median round (ROUNDS).
 
     python benchmarks/run.py                 # the full suite (about 10 minutes on 2 cores)
     python benchmarks/run.py --size small    # the same cases, 10x smaller
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import contextlib
+import itertools
 import os
 import platform
 import shutil
@@ -227,15 +229,17 @@ def run(case: Case, out: Path) -> Result:
         env=env,
     )
     peak_rss = peak_pss = 0
-    while process.poll() is None:
+    for sample in itertools.count():
+        if process.poll() is not None:
+            break
         rss = pss = 0
+        with_pss = sample % PSS_EVERY == 0
         try:
             for member in [process, *process.children(recursive=True)]:
                 try:
-                    info = member.memory_full_info()
-                    rss += info.rss
-                    pss += getattr(info, "pss", info.rss)
-                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    rss += member.memory_info().rss
+                    pss += _pss(member) if with_pss else 0
+                except (psutil.NoSuchProcess, psutil.AccessDenied, OSError):
                     continue
         except psutil.NoSuchProcess:
             break
@@ -249,6 +253,24 @@ def run(case: Case, out: Path) -> Result:
     sizes = {path: path.stat().st_size for path in sorted(out.rglob("*")) if path.is_file()} if out.exists() else {}
     parquet = tuple(size for path, size in sizes.items() if path.suffix == ".parquet")
     return Result(case, rows, seconds, sum(sizes.values()), peak_rss, peak_pss, parquet)
+
+
+# RSS is read every 50 ms (15 us a process); PSS every 5th sample: the kernel walks every page of a process for
+# it (2 ms each from /proc/PID/smaps_rollup, 4.5 ms through psutil's memory_full_info, measured here). Read for
+# every process every 50 ms, it took ~10 % of a core from a one-process case and ~45 % from a Dask case of five.
+PSS_EVERY = 5
+
+
+def _pss(member: psutil.Process) -> int:
+    try:
+        with open(f"/proc/{member.pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:  # not Linux >= 4.14
+        pass
+    info = member.memory_full_info()
+    return int(getattr(info, "pss", info.rss))
 
 
 def _rows_from_summary(stdout: str) -> int:
@@ -300,16 +322,49 @@ def main() -> None:
     print(header)
     print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
     results = []
-    for case in selected:
-        result = run(case, out)
-        results.append(result)
-        print(
-            f"| {case.name:<58} | {result.rows:>12,} | {result.seconds:>8.2f} | {result.rows / result.seconds:>12,.0f} | "
-            f"{result.bytes_written / 2**20 / result.seconds:>12.1f} | {result.peak_rss / 2**20:>11.0f} | {result.peak_pss / 2**20:>11.0f} |",
-            flush=True,
-        )
+    rounds: dict[str, list[float]] = {}
+    for batch in _batches(selected):
+        for result in _run_rounds(batch, out, rounds):
+            results.append(result)
+            print(
+                f"| {result.case.name:<58} | {result.rows:>12,} | {result.seconds:>8.2f} | {result.rows / result.seconds:>12,.0f} | "
+                f"{result.bytes_written / 2**20 / result.seconds:>12.1f} | {result.peak_rss / 2**20:>11.0f} | {result.peak_pss / 2**20:>11.0f} |",
+                flush=True,
+            )  # fmt: skip
     shutil.rmtree(out, ignore_errors=True)
+    if rounds:
+        print()
+        for name, seconds in rounds.items():
+            print(f"{name}: seconds in rounds {' / '.join(f'{value:.2f}' for value in seconds)}")
+        print("(the table shows each such case's median round)")
     _print_ratios(results)
+
+
+# The Dask group's cases are compared with each other; one 5-second run of any of them varies by +-10-20 % on
+# this machine from one minute to the next, so they run in interleaved rounds and each reports its median.
+ROUNDS = {"dask": 3}
+
+
+def _batches(selected: list[Case]) -> Iterator[list[Case]]:
+    """Cases one by one, except that the cases of a group in ROUNDS come together."""
+    done: set[str] = set()
+    for case in selected:
+        if case.group not in ROUNDS:
+            yield [case]
+        elif case.group not in done:
+            done.add(case.group)
+            yield [other for other in selected if other.group == case.group]
+
+
+def _run_rounds(batch: list[Case], out: Path, rounds: dict[str, list[float]]) -> list[Result]:
+    count = ROUNDS.get(batch[0].group, 1)
+    found: dict[str, list[Result]] = {case.name: [] for case in batch}
+    for _ in range(count):
+        for case in batch:
+            found[case.name].append(run(case, out))
+    if count > 1:
+        rounds.update({name: [result.seconds for result in results] for name, results in found.items()})
+    return [sorted(results, key=lambda result: result.seconds)[count // 2] for results in found.values()]
 
 
 def _print_ratios(results: list[Result]) -> None:

@@ -11,10 +11,8 @@ whole plan and the client only ever gathers FileInfos.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
-import os
-import sys
+import logging
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
@@ -25,6 +23,7 @@ from ..contracts import FileInfo, FileTask
 from ..errors import DatasetGeneratorError, GenerationFailed
 from ..generation.vocab import install_pools, loaded_pools
 from .base import FileDone, WorkerContext, bundle_failure, first_line, task_failure, write_task
+from .dask_workers import start_fork_server, start_method, undo_nanny_malloc_trim
 from .local import default_workers
 
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ def _dask_write(context: WorkerContext, tasks: tuple[FileTask, ...]) -> list[Fil
     the client reports them too (the caller aborts every file it was told of)."""
     global _installed_context
     if _installed_context != id(context):
-        _undo_nanny_malloc_trim()
+        undo_nanny_malloc_trim()
         install_pools(context.vocabularies)
         _installed_context = id(context)
     finished: list[FileInfo] = []
@@ -101,50 +100,46 @@ def bundles(tasks: Sequence[FileTask], threads: int) -> list[tuple[FileTask, ...
     return found
 
 
-# glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-# glibc's own ceiling for its dynamic mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX), and twice it for
-# trimming, which is where the dynamic thresholds of an unconfigured process end up for batch-sized buffers.
-_MMAP_THRESHOLD = 32 * 1024 * 1024
-_TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD
+@contextlib.contextmanager
+def dask_client(
+    address: str | None = None, *, workers: int | None = None, processes: bool = True
+) -> Iterator[Client]:
+    """A client on `address`, or on a LocalCluster of `workers` single-threaded workers on 127.0.0.1: worker
+    processes, or (`processes=False`) worker threads of this process, which start in well under a second.
 
+    distributed logs to stderr at INFO by default; its chatter (workers starting and stopping, and comms closed
+    while a cluster shuts down, with their tracebacks) is kept below ERROR until the cluster is closed. A
+    LocalCluster's own `silence_logs` ends before its last comms close, and then printed a traceback."""
+    distributed = _import_distributed()
+    from distributed.utils import silence_logging_cmgr
 
-def _undo_nanny_malloc_trim() -> None:
-    """A Dask nanny starts its worker with MALLOC_TRIM_THRESHOLD_=65536 (distributed.nanny.pre-spawn-environ).
-    Setting it switches glibc's dynamic mmap threshold off: every buffer above 128 KiB (each column of each
-    batch) is then mmap'ed and unmapped again, page faults and all: 2.6-2.8 s of system time instead of
-    0.5-0.6 s for 5 M `transactions` rows in one worker here (docs/performance.md). Restore the thresholds an
-    unconfigured process reaches; the worker keeps at most about 64 MiB of freed heap per arena instead of
-    returning it at once."""
-    if not sys.platform.startswith("linux") or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt): nothing to undo
-        return
+    with silence_logging_cmgr(logging.ERROR):
+        if address:
+            try:
+                # distributed.comm.timeouts.connect (default 30 s) bounds the wait for an unreachable scheduler.
+                client = distributed.Client(address)
+            except (OSError, TimeoutError) as exc:
+                raise DatasetGeneratorError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+            with client:
+                yield client
+            return
+        with (
+            _local_cluster(distributed, workers or default_workers(), processes) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            yield client
 
 
 @contextlib.contextmanager
-def dask_client(address: str | None = None, *, workers: int | None = None, processes: bool = True) -> Iterator[Client]:
-    """A client on `address`, or on a LocalCluster of `workers` single-threaded workers on 127.0.0.1: worker
-    processes, or (`processes=False`) worker threads of this process, which start in well under a second."""
-    distributed = _import_distributed()
-    if address:
-        try:
-            # distributed.comm.timeouts.connect (default 30 s) bounds the wait for an unreachable scheduler.
-            client = distributed.Client(address)
-        except (OSError, TimeoutError) as exc:
-            raise DatasetGeneratorError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
-        with client:
-            yield client
-        return
+def _local_cluster(distributed: Any, workers: int, processes: bool) -> Iterator[Any]:
     import dask
 
-    # spawn, not fork: deltalake and DuckDB panic or deadlock in a forked child once the parent used them.
-    # (spawn is distributed's default too; pinned so a user's dask config cannot switch it to fork.)
-    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}), warnings.catch_warnings():
+    settings = {
+        "distributed.worker.multiprocessing-method": start_method() if processes else "spawn",
+        # Each worker samples its own threads' stacks every 10 ms for the dashboard's profile; nobody sees it here.
+        "distributed.worker.profile.enabled": False,
+    }
+    with dask.config.set(settings), warnings.catch_warnings():
         # Its internal HTTP server (loopback) moves to a free port when another cluster holds 8787: not news.
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         # Worker threads talk in-process (no socket at all); worker processes over TCP on loopback only.
@@ -152,14 +147,13 @@ def dask_client(address: str | None = None, *, workers: int | None = None, proce
         cluster = distributed.LocalCluster(
             **network,
             dashboard_address=None,
-            n_workers=workers or default_workers(),
+            n_workers=workers,
             threads_per_worker=1,
             processes=processes,
-            silence_logs=40,  # logging.ERROR: worker start/stop chatter is not the user's business
+            silence_logs=logging.ERROR,
         )
     try:
-        with distributed.Client(cluster) as client:
-            yield client
+        yield cluster
     finally:
         cluster.close()
 
@@ -170,8 +164,8 @@ class DaskEngine:
     started and closed by the run; `client` reuses a connected client (tests, notebooks).
 
     `worker_type` shapes the LocalCluster only: "thread" (default) runs its workers as threads of this process,
-    like the local engine's default, so a one-machine run pays no process start-up; "process" spawns one
-    single-threaded worker process each (what a real cluster's workers are).
+    like the local engine's default, so a one-machine run pays no process start-up; "process" starts one
+    single-threaded worker process each (what a real cluster's workers are), forked from a fork server on Linux.
 
     Raises:
         DatasetGeneratorError: dask.distributed is not installed, or the scheduler cannot be reached.
@@ -189,6 +183,9 @@ class DaskEngine:
             raise DatasetGeneratorError(f"workers must be >= 1 (got {self.workers})")
         if self.worker_type not in ("thread", "process"):
             raise DatasetGeneratorError(f"unknown worker type {self.worker_type!r}; choose thread or process")
+        if self.worker_type == "process" and self.address is None and self.client is None:
+            # This run will start a LocalCluster of processes: its fork server imports while the run plans.
+            start_fork_server()
 
     def worker_count(self, planned_rows: int) -> int:
         """The LocalCluster's size; with an address the cluster's size is the cluster's business."""
@@ -201,7 +198,9 @@ class DaskEngine:
         if self.client is not None:
             _run_on(self.client, context, tasks, on_file)
             return
-        with dask_client(self.address, workers=self.workers, processes=self.worker_type == "process") as own_client:
+        with dask_client(
+            self.address, workers=self.workers, processes=self.worker_type == "process"
+        ) as own_client:
             _run_on(own_client, context, tasks, on_file)
 
 
