@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .app import cli
+from .app import cli, imports_done
 from .options import COMMON_DATASET_OPTIONS, dataset_and_file, parse_params, with_options
 
 
@@ -46,6 +46,7 @@ def info_command(
     """Tables, columns, types, sizes and partitioning of a dataset."""
     from ..generation.planner import sized_layouts
     from ..schemas.loader import load_schema, parameter_values
+    imports_done()
 
     dataset, schema_file = dataset_and_file(dataset, schema_file)
     given = parse_params(params)

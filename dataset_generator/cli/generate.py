@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .app import cli
+from .app import cli, imports_done
 from .options import (
     COMMON_DATASET_OPTIONS,
     TARGET_OPTIONS,
@@ -96,6 +96,7 @@ def generate_command(
     from ..api import generate, plan_dataset
     from ..generation.planner import DEFAULT_CHUNK_ROWS
     from ..options import PartitionSpec, WriterOptions
+    imports_done()
 
     dataset, schema_file = dataset_and_file(dataset, schema_file)
     options = WriterOptions(
@@ -183,6 +184,7 @@ def commit_command(
 ) -> None:
     """Commit a --parts run once all its parts are written: each table in one step."""
     from ..api import commit_parts
+    imports_done()
 
     # Options (codec, mode, layout) come from the parts' manifests, not from this command line.
     writer = writer_from_flags(format_name, output, None, target)

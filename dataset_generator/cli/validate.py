@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .app import cli
+from .app import cli, imports_done
 from .options import (
     COMMON_DATASET_OPTIONS,
     TARGET_OPTIONS,
@@ -42,6 +42,7 @@ def validate_command(
     holds, 1 when one fails. Give the dataset, --scale, --param, --seed and layout options of the generate run."""
     from ..api import validate
     from ..options import PartitionSpec, WriterOptions
+    imports_done()
 
     dataset, schema_file = dataset_and_file(dataset, schema_file)
     partition = PartitionSpec.parse(partition_by) if partition_by is not None else None
