@@ -252,3 +252,14 @@ def test_fuzzed_specs_fail_with_one_line(tmp_path: Path, text: str) -> None:
     except (SpecError, ParameterError) as exc:
         assert "\n" not in str(exc)
     assert time.monotonic() - started < 5
+
+
+def test_builtin_specs_read_by_libyaml_give_the_values_of_the_bounded_loader() -> None:
+    """The package's own specs take libyaml's parser (trusted: shipped with the package); a spec file never
+    does (the bounds above hold for it). Both give the same values."""
+    from dataset_generator.schemas.loader import list_datasets, read_spec_text
+    from dataset_generator.schemas.source import parse_spec
+
+    for dataset in list_datasets():
+        text, source = read_spec_text(dataset)
+        assert parse_spec(text, source, trusted=True) == parse_spec(text, source)

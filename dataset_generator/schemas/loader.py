@@ -62,11 +62,12 @@ def read_spec_source(dataset: str | None = None, schema_file: str | Path | None 
         SpecError: as `read_spec_text`, or the text is not a bounded YAML mapping (see schemas/source.py).
     """
     text, source = read_spec_text(dataset, schema_file)
-    return _mapping(text, source), source
+    return _mapping(text, source, trusted=schema_file is None), source
 
 
-def _mapping(text: str, source: str) -> dict[str, Any]:
-    raw = parse_spec(text, source)
+def _mapping(text: str, source: str, *, trusted: bool = False) -> dict[str, Any]:
+    """`trusted`: a built-in dataset's text (see parse_spec)."""
+    raw = parse_spec(text, source, trusted=trusted)
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: a dataset spec must be a mapping with name, parameters and tables")
     return raw
@@ -97,7 +98,7 @@ def load_schema(
     if schema_file is None and dataset is not None and (isinstance(dataset, Path) or str(dataset).endswith((".yaml", ".yml"))):
         schema_file, dataset = dataset, None
     text, source = read_spec_text(None if dataset is None else str(dataset), schema_file)
-    raw = _mapping(text, source)
+    raw = _mapping(text, source, trusted=schema_file is None)
     try:
         return resolve_spec(raw, source, scale=scale, params=params or {})
     except SpecError as exc:
