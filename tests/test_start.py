@@ -23,6 +23,8 @@ def _loaded(code: str) -> set[str]:
         "import dataset_generator",
         "import dataset_generator.cli",
         "from dataset_generator.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+        # The CLI starts a LocalCluster's fork server from here before it imports the API.
+        "import dataset_generator.engine.dask_workers",
     ],
 )
 def test_start_loads_no_heavy_library(code: str) -> None:

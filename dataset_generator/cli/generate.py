@@ -93,6 +93,12 @@ def generate_command(
     **target: Any,
 ) -> None:
     """Generate DATASET (or --schema-file) into --output with the chosen --format."""
+    if engine == "dask" and worker_type == "process" and not dask_address:
+        # Its LocalCluster's workers are forked from a fork server: started now, it imports on the other core
+        # while this process imports the API and plans (engine/dask_workers.py).
+        from ..engine.dask_workers import start_fork_server
+
+        start_fork_server()
     from ..api import generate, plan_dataset
     from ..generation.planner import DEFAULT_CHUNK_ROWS
     from ..options import PartitionSpec, WriterOptions

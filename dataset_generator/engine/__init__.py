@@ -1,16 +1,38 @@
 """Engines run file tasks: `LocalEngine` (threads or processes on this machine) and `DaskEngine` (a cluster).
 
 Both follow `Engine` (engine/base.py). `engine_for` turns the names the CLI and the API take into engines.
+The names below are imported on first use (PEP 562): importing a light module of this package (the CLI starts
+`dask_workers`' fork server before it imports the API) does not import the generator.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ..errors import DatasetGeneratorError
-from .base import Engine, FileDone, WorkerContext
-from .dask import DaskEngine
-from .local import LocalEngine, default_workers
+
+if TYPE_CHECKING:
+    from .base import Engine, FileDone, WorkerContext
+    from .dask import DaskEngine
+    from .local import LocalEngine, default_workers
 
 ENGINES: tuple[str, ...] = ("local", "dask")
+
+_LAZY = {
+    "Engine": ".base",
+    "FileDone": ".base",
+    "WorkerContext": ".base",
+    "DaskEngine": ".dask",
+    "LocalEngine": ".local",
+    "default_workers": ".local",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def engine_for(
@@ -26,7 +48,11 @@ def engine_for(
     if dask_address and name != "dask":
         raise DatasetGeneratorError("a Dask scheduler address needs the dask engine")
     if name == "dask":
+        from .dask import DaskEngine
+
         return DaskEngine(address=dask_address, workers=workers, worker_type=worker_type)
+    from .local import LocalEngine
+
     return LocalEngine(workers=workers, worker_type=worker_type)
 
 

@@ -45,14 +45,20 @@ def undo_nanny_malloc_trim() -> None:
 FORKSERVER_PRELOAD = ("distributed", "pyarrow.compute", "pyarrow.parquet", "dataset_generator.engine.dask")
 
 
+def _fork_server_here() -> bool:
+    import multiprocessing
+
+    return sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods()
+
+
 def start_method() -> str:
     """The multiprocessing start method of a LocalCluster's workers: "forkserver" on Linux, else "spawn"."""
+    if not _fork_server_here():
+        return "spawn"
     import multiprocessing
 
     import distributed.utils
 
-    if not sys.platform.startswith("linux") or "forkserver" not in multiprocessing.get_all_start_methods():
-        return "spawn"
     multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
     # distributed replaces the preload list with its own the first time (numpy, pandas, lz4: imported in this
     # process to find out which exist) unless told it is set; without the flag, only the preload differs.
@@ -62,24 +68,34 @@ def start_method() -> str:
 
 
 def start_fork_server() -> None:
-    """Start the fork server now (once per process; nothing where workers are spawned): it imports in a process
-    of its own while this one plans, instead of after the cluster is asked for. It starts with the environment
-    distributed gives its workers (`distributed.nanny.pre-spawn-environ`), which its forked workers inherit."""
-    if start_method() != "forkserver":
+    """Start the fork server now (once per process; nothing where workers are spawned), before distributed is
+    imported here: it imports in a process of its own, on another core, while this one imports and plans."""
+    if not _fork_server_here():
         return
+    import multiprocessing
     from multiprocessing import forkserver
 
-    with _pre_spawn_environ():
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+    with _worker_environ():
         forkserver.ensure_running()
 
 
+# distributed.nanny.pre-spawn-environ's defaults, less MALLOC_TRIM_THRESHOLD_ (the workers would undo it).
+_WORKER_ENVIRON = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
 @contextlib.contextmanager
-def _pre_spawn_environ() -> Iterator[None]:
+def _worker_environ() -> Iterator[None]:
+    """The environment the fork server starts with, which its forked workers inherit: the user's
+    `distributed.nanny.pre-spawn-environ` (dask config) or distributed's defaults, never glibc's malloc setting
+    (undo_nanny_malloc_trim's reason)."""
     import dask
 
-    settings = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    configured = dask.config.get("distributed.nanny.pre-spawn-environ", default=None)
+    settings = {str(name): str(value) for name, value in (configured if configured is not None else _WORKER_ENVIRON).items()}
+    settings.pop("MALLOC_TRIM_THRESHOLD_", None)
     saved = {name: os.environ.get(name) for name in settings}
-    os.environ.update({name: str(value) for name, value in settings.items()})
+    os.environ.update(settings)
     try:
         yield
     finally:
