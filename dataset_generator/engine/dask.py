@@ -101,9 +101,7 @@ def bundles(tasks: Sequence[FileTask], threads: int) -> list[tuple[FileTask, ...
 
 
 @contextlib.contextmanager
-def dask_client(
-    address: str | None = None, *, workers: int | None = None, processes: bool = True
-) -> Iterator[Client]:
+def dask_client(address: str | None = None, *, workers: int | None = None, processes: bool = True) -> Iterator[Client]:
     """A client on `address`, or on a LocalCluster of `workers` single-threaded workers on 127.0.0.1: worker
     processes, or (`processes=False`) worker threads of this process, which start in well under a second.
 
@@ -198,9 +196,7 @@ class DaskEngine:
         if self.client is not None:
             _run_on(self.client, context, tasks, on_file)
             return
-        with dask_client(
-            self.address, workers=self.workers, processes=self.worker_type == "process"
-        ) as own_client:
+        with dask_client(self.address, workers=self.workers, processes=self.worker_type == "process") as own_client:
             _run_on(own_client, context, tasks, on_file)
 
 

@@ -45,21 +45,22 @@ def undo_nanny_malloc_trim() -> None:
 FORKSERVER_PRELOAD = ("distributed", "pyarrow.compute", "pyarrow.parquet", "dataset_generator.engine.dask")
 
 
-def _fork_server_here() -> bool:
+def _prepare_fork_server() -> bool:
+    """On Linux: the fork server exists, and it is told what to preload (it reads the list when it starts)."""
     import multiprocessing
 
-    return sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods()
+    if not sys.platform.startswith("linux") or "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+    return True
 
 
 def start_method() -> str:
     """The multiprocessing start method of a LocalCluster's workers: "forkserver" on Linux, else "spawn"."""
-    if not _fork_server_here():
+    if not _prepare_fork_server():
         return "spawn"
-    import multiprocessing
-
     import distributed.utils
 
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
     # distributed replaces the preload list with its own the first time (numpy, pandas, lz4: imported in this
     # process to find out which exist) unless told it is set; without the flag, only the preload differs.
     if hasattr(distributed.utils, "_forkserver_preload_set"):
@@ -70,12 +71,10 @@ def start_method() -> str:
 def start_fork_server() -> None:
     """Start the fork server now (once per process; nothing where workers are spawned), before distributed is
     imported here: it imports in a process of its own, on another core, while this one imports and plans."""
-    if not _fork_server_here():
+    if not _prepare_fork_server():
         return
-    import multiprocessing
     from multiprocessing import forkserver
 
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
     with _worker_environ():
         forkserver.ensure_running()
 
@@ -86,13 +85,13 @@ _WORKER_ENVIRON = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM
 
 @contextlib.contextmanager
 def _worker_environ() -> Iterator[None]:
-    """The environment the fork server starts with, which its forked workers inherit: the user's
-    `distributed.nanny.pre-spawn-environ` (dask config) or distributed's defaults, never glibc's malloc setting
-    (undo_nanny_malloc_trim's reason)."""
+    """The environment the fork server starts with, which its forked workers inherit: distributed's defaults for
+    `distributed.nanny.pre-spawn-environ` with the user's dask config over them (as distributed merges them),
+    never glibc's malloc setting (undo_nanny_malloc_trim's reason)."""
     import dask
 
-    configured = dask.config.get("distributed.nanny.pre-spawn-environ", default=None)
-    settings = {str(name): str(value) for name, value in (configured if configured is not None else _WORKER_ENVIRON).items()}
+    configured = dask.config.get("distributed.nanny.pre-spawn-environ", default=None) or {}
+    settings = {str(name): str(value) for name, value in {**_WORKER_ENVIRON, **configured}.items()}
     settings.pop("MALLOC_TRIM_THRESHOLD_", None)
     saved = {name: os.environ.get(name) for name in settings}
     os.environ.update(settings)

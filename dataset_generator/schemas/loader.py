@@ -61,16 +61,18 @@ def read_spec_source(dataset: str | None = None, schema_file: str | Path | None 
     Raises:
         SpecError: as `read_spec_text`, or the text is not a bounded YAML mapping (see schemas/source.py).
     """
+    raw, _, source = _read_mapping(dataset, schema_file)
+    return raw, source
+
+
+def _read_mapping(dataset: str | None, schema_file: str | Path | None) -> tuple[dict[str, Any], str, str]:
+    """The raw mapping, the text and the name of a spec; a built-in dataset's text (no `schema_file`) is
+    trusted (see parse_spec)."""
     text, source = read_spec_text(dataset, schema_file)
-    return _mapping(text, source, trusted=schema_file is None), source
-
-
-def _mapping(text: str, source: str, *, trusted: bool = False) -> dict[str, Any]:
-    """`trusted`: a built-in dataset's text (see parse_spec)."""
-    raw = parse_spec(text, source, trusted=trusted)
+    raw = parse_spec(text, source, trusted=schema_file is None)
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: a dataset spec must be a mapping with name, parameters and tables")
-    return raw
+    return raw, text, source
 
 
 def load_schema(
@@ -97,8 +99,7 @@ def load_schema(
     """
     if schema_file is None and dataset is not None and (isinstance(dataset, Path) or str(dataset).endswith((".yaml", ".yml"))):
         schema_file, dataset = dataset, None
-    text, source = read_spec_text(None if dataset is None else str(dataset), schema_file)
-    raw = _mapping(text, source, trusted=schema_file is None)
+    raw, text, source = _read_mapping(None if dataset is None else str(dataset), schema_file)
     try:
         return resolve_spec(raw, source, scale=scale, params=params or {})
     except SpecError as exc:
